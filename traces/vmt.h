@@ -57,5 +57,8 @@ uint64_t vmt_reader_offset(const struct vmt_reader *r);
  */
 long trace_import_lackey(FILE *in, const char *name, uint32_t pid, struct ev_sink *sink,
 			 struct vmerr *err);
+/* ChampSim input_instr records (raw, .xz or .gz, by magic bytes). */
+long trace_import_champsim(const char *path, uint32_t pid, struct ev_sink *sink,
+			   struct vmerr *err);
 
 #endif
