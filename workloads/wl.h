@@ -18,6 +18,9 @@
 #ifndef VMSIM_FREESTANDING
 #include "../sim/error.h"
 #include "../sim/event.h"
+#else
+enum { VM_PROT_R = 1, VM_PROT_W = 2, VM_PROT_X = 4 };
+#define VM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
 #define WL_MAX_PARAMS 16
@@ -135,6 +138,73 @@ void wl_format_params(const struct wl_desc *d, const uint64_t *p, char *buf, siz
 /* Run the workload into sink, flush, and return sink->err. */
 int wl_generate(const struct wl_desc *d, const uint64_t *p, struct ev_sink *sink);
 
-#endif /* !VMSIM_FREESTANDING */
+#else /* VMSIM_FREESTANDING */
+
+/*
+ * The freestanding build: loads and stores are real; everything a kernel
+ * would do goes to the runtime, wlrt_*, which the embedding provides: the
+ * KVM guest runtime (kvm-harness/guest/, doorbell to the harness) or a host
+ * process shim (mmap, recording for tests).  No libc.
+ */
+struct wl_ctx {
+	uint32_t pid;
+	uint8_t vcpu;
+	uint64_t checksum; /* folds every loaded value: compared across builds */
+};
+
+void wlrt_map(uint64_t va, uint64_t len, unsigned prot);
+void wlrt_unmap(uint64_t va, uint64_t len);
+void wlrt_protect(uint64_t va, uint64_t len, unsigned prot);
+void wlrt_switch(uint32_t pid);
+void wlrt_fork(uint32_t parent, uint32_t child);
+void wlrt_exit(uint32_t pid);
+void wlrt_syscall(uint64_t nr);
+uint64_t wlrt_io_in(uint16_t port);
+void wlrt_fetch(uint64_t va);
+void wlrt_phase(uint64_t id);
+
+static inline uint64_t wl_load(struct wl_ctx *c, uint64_t va, unsigned size)
+{
+	uint64_t v;
+	switch (size) {
+	case 1: v = *(volatile uint8_t *)va; break;
+	case 2: v = *(volatile uint16_t *)va; break;
+	case 4: v = *(volatile uint32_t *)va; break;
+	default: v = *(volatile uint64_t *)va; break;
+	}
+	c->checksum = (c->checksum ^ v) * 0x100000001b3ull;
+	return v;
+}
+static inline void wl_store(struct wl_ctx *c, uint64_t va, unsigned size, uint64_t val)
+{
+	(void)c;
+	switch (size) {
+	case 1: *(volatile uint8_t *)va = (uint8_t)val; break;
+	case 2: *(volatile uint16_t *)va = (uint16_t)val; break;
+	case 4: *(volatile uint32_t *)va = (uint32_t)val; break;
+	default: *(volatile uint64_t *)va = val; break;
+	}
+}
+static inline void wl_fetch(struct wl_ctx *c, uint64_t va) { (void)c; wlrt_fetch(va); }
+static inline void wl_map(struct wl_ctx *c, uint64_t va, uint64_t len, unsigned prot)
+{
+	(void)c;
+	wlrt_map(va, len, prot);
+}
+static inline void wl_unmap(struct wl_ctx *c, uint64_t va, uint64_t len) { (void)c; wlrt_unmap(va, len); }
+static inline void wl_protect(struct wl_ctx *c, uint64_t va, uint64_t len, unsigned prot)
+{
+	(void)c;
+	wlrt_protect(va, len, prot);
+}
+static inline void wl_switch(struct wl_ctx *c, uint32_t pid) { c->pid = pid; wlrt_switch(pid); }
+static inline void wl_fork(struct wl_ctx *c, uint32_t child) { wlrt_fork(c->pid, child); }
+static inline void wl_exit(struct wl_ctx *c, uint32_t pid) { (void)c; wlrt_exit(pid); }
+static inline void wl_syscall(struct wl_ctx *c, uint64_t nr) { (void)c; wlrt_syscall(nr); }
+static inline uint64_t wl_io_in(struct wl_ctx *c, uint16_t port) { (void)c; return wlrt_io_in(port); }
+static inline void wl_phase(struct wl_ctx *c, uint64_t id) { (void)c; wlrt_phase(id); }
+static inline int wl_failed(const struct wl_ctx *c) { (void)c; return 0; }
+
+#endif /* VMSIM_FREESTANDING */
 
 #endif
