@@ -20,6 +20,10 @@
 #include "../error.h"
 #include "../types.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define TLB_MAX_CLASSES 5
 #define TLB_CTX_PCID_MASK 0x00000fffu
 #define TLB_CTX_VPID_MASK 0xfffff000u
@@ -41,23 +45,43 @@ struct tlb_geom {
 };
 
 struct tlb_entry {
-	uint64_t key; /* (number << 3) | (class << 0..2 packed, see tlb.c) ; 0 = invalid */
+	uint64_t key; /* tlb_key(number, class); 0 = invalid */
 	uint32_t ctx;
 	uint32_t ctx_mask;
 	uint64_t val; /* the user's payload */
 };
 
+/*
+ * Layout.  Entries are set-major; the keys are copied into a second array,
+ * each set padded to a multiple of four with zero keys, so the hit path
+ * compares four keys per step without touching ctx or val:
+ *
+ *   e:    | set 0: way 0 .. way W-1 | set 1: ... |          (24-byte entries)
+ *   keys: | set 0: k0 .. kW-1 0 0   | set 1: ... |          (kstride per set)
+ *
+ * keys[set * kstride + w] == e[set * ways + w].key always; only tlb.c writes
+ * either.  Sets wider than 64 ways (fully associative caches) take an
+ * out-of-line path.
+ */
 struct tlb {
-	struct tlb_entry *e; /* sets * ways, set-major */
-	uint32_t *age;       /* LRU stamps (TLB_LRU) or per-set PLRU bits (TLB_PLRU) */
+	struct tlb_entry *e;
+	uint64_t *keys;
 	unsigned sets, ways;
+	unsigned kstride;    /* ways rounded up to a multiple of 4 */
 	uint64_t set_mask;   /* sets - 1 when sets is a power of two */
 	uint64_t fastmod_m;  /* otherwise: Lemire's fastmod constant for sets */
 	bool pow2;
 	enum tlb_policy policy;
 	unsigned classes;
 	uint8_t shift[TLB_MAX_CLASSES];
-	uint32_t clock;      /* LRU time */
+	uint32_t *age;       /* TLB_LRU: one stamp per entry, laid out like e */
+	uint32_t clock;      /* TLB_LRU time; stamps are renumbered before it wraps */
+	uint32_t *scratch;   /* TLB_LRU: ways words for renumbering, allocated once */
+	uint64_t *plru;      /* TLB_PLRU: plru_words tree words per set, see tlb.c */
+	uint64_t *plru_path; /* TLB_PLRU with plru_words == 1: per way w, the tree bits on
+				w's path ([2w]) and the values a hit on w leaves in them ([2w+1]) */
+	unsigned plru_leaves; /* ways rounded up to a power of two */
+	unsigned plru_words;
 	uint64_t rng;        /* TLB_RANDOM state */
 	unsigned valid;      /* live entries, for tests and reports */
 };
@@ -66,8 +90,18 @@ struct tlb {
 int tlb_init(struct tlb *t, const struct tlb_geom *g, struct vmerr *err);
 void tlb_free(struct tlb *t);
 
-/* Key of number n in class c; never 0. */
-static inline uint64_t tlb_key(uint64_t n, unsigned c) { return (n << 3) | ((uint64_t)c << 1) | 1; }
+/*
+ * Key of number n in class c; never 0.
+ *
+ *   63                         4 3     1   0
+ *  +----------------------------+-------+---+
+ *  |  number (low 60 bits)      | class | 1 |
+ *  +----------------------------+-------+---+
+ *
+ * Classes run 0..4, so the class needs three bits; bit 0 keeps a valid key
+ * non-zero.  tlb_init requires shift >= 4, so no number loses a bit.
+ */
+static inline uint64_t tlb_key(uint64_t n, unsigned c) { return (n << 4) | ((uint64_t)c << 1) | 1; }
 
 static inline unsigned tlb_set_of(const struct tlb *t, uint64_t n)
 {
@@ -79,6 +113,57 @@ static inline unsigned tlb_set_of(const struct tlb *t, uint64_t n)
 }
 
 void tlb_touch_(struct tlb *t, unsigned set, unsigned way); /* replacement update on a hit */
+struct tlb_entry *tlb_lookup_wide_(struct tlb *t, unsigned set, uint64_t key, uint32_t ctx);
+
+/* The common cases of tlb_touch_, inline: the call cost about a third of an
+ * L1-TLB hit (64x4 LRU, in-order stream: 2.5 -> 1.6 ns). */
+static inline void tlb_hit_(struct tlb *t, unsigned set, unsigned way)
+{
+	switch (t->policy) {
+	case TLB_LRU:
+		if (VM_LIKELY(t->clock != UINT32_MAX)) {
+			t->age[(size_t)set * t->ways + way] = ++t->clock;
+			return;
+		}
+		break;
+	case TLB_PLRU:
+		if (VM_LIKELY(t->plru_words == 1)) {
+			uint64_t *b = &t->plru[set];
+			*b = (*b & ~t->plru_path[2 * way]) | t->plru_path[2 * way + 1];
+			return;
+		}
+		break;
+	case TLB_RANDOM:
+		return;
+	}
+	tlb_touch_(t, set, way);
+}
+
+/* Bit w set: keys k[w] == key, for w < kstride (<= 64).  All ways are
+ * compared without early exit: a loop that stopped at the hit way
+ * mispredicted whenever the hit way changed, and on a random-order hit
+ * stream cost 8.4 ns against 2.2 ns for this (64x4, LRU). */
+static inline uint64_t tlb_match_(const uint64_t *k, unsigned kstride, uint64_t key)
+{
+	uint64_t hit = 0;
+#if defined(__SSE2__)
+	/* SSE2 has no 64-bit compare: compare 32-bit halves, then AND each
+	 * key's low-half and high-half results. */
+	__m128i kk = _mm_set1_epi64x((long long)key);
+	for (unsigned w = 0; w < kstride; w += 4) {
+		__m128 a = _mm_castsi128_ps(_mm_cmpeq_epi32(_mm_load_si128((const __m128i *)&k[w]), kk));
+		__m128 b = _mm_castsi128_ps(
+			_mm_cmpeq_epi32(_mm_load_si128((const __m128i *)&k[w + 2]), kk));
+		__m128 lo = _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+		__m128 hi = _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+		hit |= (uint64_t)_mm_movemask_ps(_mm_and_ps(lo, hi)) << w;
+	}
+#else
+	for (unsigned w = 0; w < kstride; w++)
+		hit |= (uint64_t)(k[w] == key) << w;
+#endif
+	return hit;
+}
 
 /*
  * Look up addr (an address, not a number) in class c under ctx.  Returns the
@@ -89,12 +174,16 @@ static inline struct tlb_entry *tlb_lookup(struct tlb *t, uint64_t addr, unsigne
 	uint64_t n = addr >> t->shift[c];
 	uint64_t key = tlb_key(n, c);
 	unsigned set = tlb_set_of(t, n);
-	struct tlb_entry *s = &t->e[(size_t)set * t->ways];
-	for (unsigned w = 0; w < t->ways; w++) {
-		if (s[w].key == key && ((s[w].ctx ^ ctx) & s[w].ctx_mask) == 0) {
-			if (t->policy != TLB_RANDOM)
-				tlb_touch_(t, set, w);
-			return &s[w];
+	if (VM_UNLIKELY(t->kstride > 64))
+		return tlb_lookup_wide_(t, set, key, ctx);
+	/* Several ways may hold the key under different contexts. */
+	for (uint64_t hit = tlb_match_(&t->keys[(size_t)set * t->kstride], t->kstride, key); hit;
+	     hit &= hit - 1) {
+		unsigned w = (unsigned)__builtin_ctzll(hit);
+		struct tlb_entry *e = &t->e[(size_t)set * t->ways + w];
+		if (((e->ctx ^ ctx) & e->ctx_mask) == 0) {
+			tlb_hit_(t, set, w);
+			return e;
 		}
 	}
 	return NULL;
@@ -116,7 +205,11 @@ unsigned tlb_inval_addr(struct tlb *t, uint64_t addr, uint32_t ctx, uint32_t mat
 
 /* Drop entries whose ctx matches under match_mask; keep_global keeps entries
  * inserted with ctx_mask == TLB_CTX_VPID_MASK (MOV to CR3 without PCID keeps
- * global pages).  Returns how many were dropped. */
+ * global pages).  As everywhere, the entry's own ctx_mask applies too, so a
+ * global entry matches every PCID of its VPID.  Examples:
+ *   one PCID of one VM:   ctx = tlb_ctx(v, p), match_mask = TLB_CTX_ALL
+ *   a whole VM (INVVPID): ctx = tlb_ctx(v, 0), match_mask = TLB_CTX_VPID_MASK
+ * Returns how many were dropped. */
 unsigned tlb_flush_ctx(struct tlb *t, uint32_t ctx, uint32_t match_mask, bool keep_global);
 
 /* Drop everything. */

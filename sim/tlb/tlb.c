@@ -1,0 +1,408 @@
+/*
+ * tlb.c - the generic set-associative translation cache.
+ *
+ * Notes:
+ *  - A set is chosen by number mod sets (number = address >> shift of the
+ *    class).  Power-of-two set counts use a mask; any other count uses
+ *    Lemire's fastmod on the low 32 bits of the number, which only affects
+ *    how numbers spread over sets: the full key is always compared.  Real
+ *    TLBs hash or XOR-fold upper bits into the index; this model does not.
+ *  - Every class an instance holds shares its sets, as a unified second-level
+ *    TLB does (Skylake's STLB: 1536 entries, 12 ways, 4 KiB and 2 MiB pages;
+ *    Intel 64 and IA-32 Architectures Optimization Reference Manual, the
+ *    Skylake microarchitecture's TLB parameters).  An instance per class
+ *    models split L1 TLBs.
+ *  - LRU is exact: each hit stamps the entry with a 32-bit clock; when the
+ *    clock would wrap, each set's stamps are renumbered 1..ways in the same
+ *    order, which keeps every decision unchanged.
+ *  - Tree-PLRU is the textbook binary tree of (leaves - 1) bits per set over
+ *    ways rounded up to a power of two; a bit says which half to evict from
+ *    next.  Leaves past the last way are never chosen: where a bit points at
+ *    a half with no real way, the walk takes the other half.  Hardware with
+ *    a non-power-of-two way count (e.g. 12-way) uses vendor-specific trees;
+ *    this one is a stand-in.
+ *  - Random uses xorshift64 (Marsaglia 2003) seeded with a fixed constant,
+ *    so runs repeat exactly.
+ *  - A set may hold two entries with the same key under different contexts,
+ *    as hardware does for different PCIDs.  Insert refreshes in place only an
+ *    entry with the same key, ctx and ctx_mask.
+ */
+#include "tlb.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Far beyond any real translation or data cache (a 1 GiB cache of 64-byte
+ * lines is 16 Mi entries); the cap keeps size arithmetic from overflowing. */
+#define TLB_MAX_ENTRIES (1u << 26)
+#define TLB_RNG_SEED UINT64_C(0x9e3779b97f4a7c15) /* any non-zero value; fixed for repeatability */
+
+static unsigned round_pow2(unsigned x)
+{
+	unsigned p = 1;
+	while (p < x)
+		p <<= 1;
+	return p;
+}
+
+static int check_geom(const struct tlb_geom *g, struct vmerr *err)
+{
+	if (g->entries == 0)
+		return vmerr_set(err, VM_EINPUT,
+				 "tlb: 0 entries; give the cache at least one entry");
+	if (g->entries > TLB_MAX_ENTRIES)
+		return vmerr_set(err, VM_EINPUT,
+				 "tlb: %u entries is more than the %u this model allows; "
+				 "check the entries setting",
+				 g->entries, TLB_MAX_ENTRIES);
+	if (g->ways == 0)
+		return vmerr_set(err, VM_EINPUT,
+				 "tlb: %u entries with 0 ways; use ways >= 1 (ways == entries "
+				 "makes it fully associative)",
+				 g->entries);
+	if (g->ways > g->entries)
+		return vmerr_set(err, VM_EINPUT,
+				 "tlb: %u ways but only %u entries; use ways <= entries "
+				 "(ways == entries is fully associative)",
+				 g->ways, g->entries);
+	if (g->entries % g->ways != 0)
+		return vmerr_set(err, VM_EINPUT,
+				 "tlb: %u entries do not split into %u-way sets (%u left over); "
+				 "make entries a multiple of ways, e.g. %u or %u",
+				 g->entries, g->ways, g->entries % g->ways,
+				 g->entries - g->entries % g->ways,
+				 g->entries - g->entries % g->ways + g->ways);
+	if ((unsigned)g->policy > TLB_RANDOM)
+		return vmerr_set(err, VM_EINPUT,
+				 "tlb: replacement policy %d is unknown; use lru, plru or random",
+				 (int)g->policy);
+	if (g->classes == 0)
+		return vmerr_set(err, VM_EINPUT,
+				 "tlb: no size class selected (classes = 0); set bit c for each "
+				 "class c the cache holds");
+	if (g->classes >> TLB_MAX_CLASSES)
+		return vmerr_set(err, VM_EINPUT,
+				 "tlb: classes mask 0x%x names a class >= %d; only classes "
+				 "0..%d exist",
+				 g->classes, TLB_MAX_CLASSES, TLB_MAX_CLASSES - 1);
+	for (unsigned c = 0; c < TLB_MAX_CLASSES; c++)
+		if ((g->classes >> c & 1) && (g->shift[c] < 4 || g->shift[c] > 63))
+			return vmerr_set(err, VM_EINPUT,
+					 "tlb: class %u has shift %u; use 4..63 (12 for 4 KiB "
+					 "pages, 21 for 2 MiB, 6 for 64-byte lines)",
+					 c, (unsigned)g->shift[c]);
+	return 0;
+}
+
+/* The bits on way w's path from the root, and the values a hit on w leaves
+ * in them (each points away from w).  Nodes are numbered heap-style from 1;
+ * leaf w is node leaves + w. */
+static void plru_path(unsigned leaves, unsigned w, uint64_t *bits, uint64_t *vals)
+{
+	*bits = *vals = 0;
+	for (unsigned node = leaves + w; node > 1; node >>= 1) {
+		unsigned parent = node >> 1;
+		*bits |= UINT64_C(1) << parent;
+		if (!(node & 1)) /* w is in the left half: evict from the right next */
+			*vals |= UINT64_C(1) << parent;
+	}
+}
+
+int tlb_init(struct tlb *t, const struct tlb_geom *g, struct vmerr *err)
+{
+	memset(t, 0, sizeof *t);
+	int rc = check_geom(g, err);
+	if (rc < 0)
+		return rc;
+
+	t->ways = g->ways;
+	t->sets = g->entries / g->ways;
+	t->pow2 = (t->sets & (t->sets - 1)) == 0;
+	t->set_mask = t->sets - 1;
+	if (!t->pow2)
+		t->fastmod_m = UINT64_C(0xFFFFFFFFFFFFFFFF) / t->sets + 1;
+	t->policy = g->policy;
+	t->classes = g->classes;
+	memcpy(t->shift, g->shift, sizeof t->shift);
+	t->rng = TLB_RNG_SEED;
+
+	size_t ebytes = (size_t)g->entries * sizeof *t->e;
+	t->e = aligned_alloc(64, (ebytes + 63) & ~(size_t)63);
+	if (!t->e)
+		goto nomem;
+	memset(t->e, 0, ebytes);
+	t->kstride = (t->ways + 3) & ~3u;
+	/* 64-byte aligned: the hit path loads keys 16 bytes at a time. */
+	size_t kbytes = (size_t)t->sets * t->kstride * sizeof *t->keys;
+	t->keys = aligned_alloc(64, (kbytes + 63) & ~(size_t)63);
+	if (!t->keys)
+		goto nomem;
+	memset(t->keys, 0, kbytes);
+
+	switch (t->policy) {
+	case TLB_LRU:
+		t->age = calloc(g->entries, sizeof *t->age);
+		t->scratch = calloc(t->ways, sizeof *t->scratch);
+		if (!t->age || !t->scratch)
+			goto nomem;
+		break;
+	case TLB_PLRU:
+		t->plru_leaves = round_pow2(t->ways);
+		/* node numbers run 1..leaves-1; bit i of word i/64 */
+		t->plru_words = (t->plru_leaves + 63) / 64;
+		t->plru = calloc((size_t)t->sets * t->plru_words, sizeof *t->plru);
+		if (!t->plru)
+			goto nomem;
+		if (t->plru_words == 1) {
+			t->plru_path = malloc(2 * (size_t)t->ways * sizeof *t->plru_path);
+			if (!t->plru_path)
+				goto nomem;
+			for (unsigned w = 0; w < t->ways; w++)
+				plru_path(t->plru_leaves, w, &t->plru_path[2 * w],
+					  &t->plru_path[2 * w + 1]);
+		}
+		break;
+	case TLB_RANDOM:
+		break;
+	}
+	return 0;
+
+nomem:
+	tlb_free(t);
+	return vmerr_set(err, VM_ENOMEM, "tlb: out of memory for %u entries x %zu bytes",
+			 g->entries, sizeof(struct tlb_entry));
+}
+
+void tlb_free(struct tlb *t)
+{
+	free(t->e);
+	free(t->keys);
+	free(t->age);
+	free(t->plru);
+	free(t->plru_path);
+	free(t->scratch);
+	memset(t, 0, sizeof *t);
+}
+
+/* Renumber each set's stamps 1..ways in their current order, so the clock
+ * can restart at ways without changing which entry is oldest. */
+static void lru_renumber(struct tlb *t)
+{
+	unsigned ways = t->ways;
+	for (unsigned s = 0; s < t->sets; s++) {
+		uint32_t *a = &t->age[(size_t)s * ways];
+		for (unsigned i = 0; i < ways; i++) {
+			unsigned rank = 1;
+			for (unsigned j = 0; j < ways; j++)
+				rank += a[j] < a[i] || (a[j] == a[i] && j < i);
+			t->scratch[i] = rank;
+		}
+		memcpy(a, t->scratch, ways * sizeof *a);
+	}
+	t->clock = ways;
+}
+
+static inline uint64_t *plru_set(struct tlb *t, unsigned set)
+{
+	return &t->plru[(size_t)set * t->plru_words];
+}
+
+static void plru_touch(struct tlb *t, unsigned set, unsigned way)
+{
+	uint64_t *b = plru_set(t, set);
+	if (t->plru_words == 1) {
+		*b = (*b & ~t->plru_path[2 * way]) | t->plru_path[2 * way + 1];
+		return;
+	}
+	for (unsigned node = t->plru_leaves + way; node > 1; node >>= 1) {
+		unsigned parent = node >> 1;
+		uint64_t bit = UINT64_C(1) << (parent & 63);
+		if (node & 1)
+			b[parent >> 6] &= ~bit;
+		else
+			b[parent >> 6] |= bit;
+	}
+}
+
+static unsigned plru_victim(struct tlb *t, unsigned set)
+{
+	const uint64_t *b = plru_set(t, set);
+	unsigned node = 1, lo = 0;
+	for (unsigned span = t->plru_leaves >> 1; span; span >>= 1) {
+		bool right = b[node >> 6] >> (node & 63) & 1;
+		if (right && lo + span < t->ways) {
+			lo += span;
+			node = 2 * node + 1;
+		} else {
+			node = 2 * node;
+		}
+	}
+	return lo;
+}
+
+void tlb_touch_(struct tlb *t, unsigned set, unsigned way)
+{
+	switch (t->policy) {
+	case TLB_LRU:
+		if (VM_UNLIKELY(t->clock == UINT32_MAX))
+			lru_renumber(t);
+		t->clock++;
+		t->age[(size_t)set * t->ways + way] = t->clock;
+		break;
+	case TLB_PLRU:
+		plru_touch(t, set, way);
+		break;
+	case TLB_RANDOM:
+		break;
+	}
+}
+
+struct tlb_entry *tlb_lookup_wide_(struct tlb *t, unsigned set, uint64_t key, uint32_t ctx)
+{
+	struct tlb_entry *s = &t->e[(size_t)set * t->ways];
+	for (unsigned w = 0; w < t->ways; w++)
+		if (s[w].key == key && ((s[w].ctx ^ ctx) & s[w].ctx_mask) == 0) {
+			tlb_touch_(t, set, w);
+			return &s[w];
+		}
+	return NULL;
+}
+
+static unsigned victim(struct tlb *t, unsigned set)
+{
+	switch (t->policy) {
+	case TLB_LRU: {
+		const uint32_t *a = &t->age[(size_t)set * t->ways];
+		unsigned v = 0;
+		for (unsigned w = 1; w < t->ways; w++)
+			if (a[w] < a[v])
+				v = w;
+		return v;
+	}
+	case TLB_PLRU:
+		return plru_victim(t, set);
+	case TLB_RANDOM:
+		break;
+	}
+	uint64_t x = t->rng;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	t->rng = x;
+	/* Lemire's multiply-shift maps the high 32 bits onto 0..ways-1. */
+	return (unsigned)(((x >> 32) * t->ways) >> 32);
+}
+
+uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint32_t ctx_mask,
+		    uint64_t val)
+{
+	uint64_t n = addr >> t->shift[c];
+	uint64_t key = tlb_key(n, c);
+	unsigned set = tlb_set_of(t, n);
+	struct tlb_entry *s = &t->e[(size_t)set * t->ways];
+	unsigned w, free_w = t->ways;
+
+	for (w = 0; w < t->ways; w++) {
+		if (s[w].key == key && s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
+			s[w].val = val;
+			tlb_touch_(t, set, w);
+			return 0;
+		}
+		if (s[w].key == 0 && free_w == t->ways)
+			free_w = w;
+	}
+
+	uint64_t evicted = 0;
+	if (free_w < t->ways) {
+		w = free_w;
+		t->valid++;
+	} else {
+		w = victim(t, set);
+		evicted = s[w].key;
+	}
+	s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
+	t->keys[(size_t)set * t->kstride + w] = key;
+	tlb_touch_(t, set, w);
+	return evicted;
+}
+
+static inline bool ctx_match(const struct tlb_entry *e, uint32_t ctx, uint32_t match_mask)
+{
+	return ((e->ctx ^ ctx) & e->ctx_mask & match_mask) == 0;
+}
+
+/* Both copies of the key go; the replacement state can stay, since an
+ * invalid way is always filled before any victim is chosen. */
+static inline void drop(struct tlb *t, unsigned set, unsigned w)
+{
+	t->e[(size_t)set * t->ways + w].key = 0;
+	t->keys[(size_t)set * t->kstride + w] = 0;
+	t->valid--;
+}
+
+unsigned tlb_inval_addr(struct tlb *t, uint64_t addr, uint32_t ctx, uint32_t match_mask)
+{
+	unsigned dropped = 0;
+	for (unsigned c = 0; c < TLB_MAX_CLASSES; c++) {
+		if (!(t->classes >> c & 1))
+			continue;
+		uint64_t n = addr >> t->shift[c];
+		uint64_t key = tlb_key(n, c);
+		unsigned set = tlb_set_of(t, n);
+		const struct tlb_entry *s = &t->e[(size_t)set * t->ways];
+		for (unsigned w = 0; w < t->ways; w++)
+			if (s[w].key == key && ctx_match(&s[w], ctx, match_mask)) {
+				drop(t, set, w);
+				dropped++;
+			}
+	}
+	return dropped;
+}
+
+unsigned tlb_flush_ctx(struct tlb *t, uint32_t ctx, uint32_t match_mask, bool keep_global)
+{
+	unsigned dropped = 0;
+	for (unsigned set = 0; set < t->sets; set++) {
+		const struct tlb_entry *s = &t->e[(size_t)set * t->ways];
+		for (unsigned w = 0; w < t->ways; w++) {
+			if (s[w].key == 0 || !ctx_match(&s[w], ctx, match_mask))
+				continue;
+			if (keep_global && s[w].ctx_mask == TLB_CTX_VPID_MASK)
+				continue;
+			drop(t, set, w);
+			dropped++;
+		}
+	}
+	return dropped;
+}
+
+void tlb_flush_all(struct tlb *t)
+{
+	size_t n = (size_t)t->sets * t->ways;
+	memset(t->e, 0, n * sizeof *t->e);
+	memset(t->keys, 0, (size_t)t->sets * t->kstride * sizeof *t->keys);
+	if (t->age)
+		memset(t->age, 0, n * sizeof *t->age);
+	if (t->plru)
+		memset(t->plru, 0, (size_t)t->sets * t->plru_words * sizeof *t->plru);
+	t->clock = 0;
+	t->valid = 0;
+}
+
+static const char *const policy_names[] = {"lru", "plru", "random"};
+
+int tlb_policy_parse(const char *s, enum tlb_policy *out)
+{
+	for (unsigned i = 0; i < VM_ARRAY_SIZE(policy_names); i++)
+		if (strcasecmp(s, policy_names[i]) == 0) {
+			*out = (enum tlb_policy)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *tlb_policy_name(enum tlb_policy p)
+{
+	return (unsigned)p < VM_ARRAY_SIZE(policy_names) ? policy_names[p] : "?";
+}
