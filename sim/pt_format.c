@@ -111,7 +111,12 @@ bool pt_va_canonical(const struct pt_format *f, uint64_t va)
 int pt_map(const struct pt_format *f, const struct pt_mem_ops *m, uint64_t root, uint64_t va,
 	   uint64_t pa, enum page_size ps, unsigned perms)
 {
-	unsigned leaf = (unsigned)ps;
+	return pt_map_entry(f, m, root, va, (unsigned)ps, pt_make_leaf(f, pa, (unsigned)ps, perms));
+}
+
+int pt_map_entry(const struct pt_format *f, const struct pt_mem_ops *m, uint64_t root,
+		 uint64_t va, unsigned leaf, uint64_t entry)
+{
 	uint64_t table = root;
 
 	for (unsigned level = f->levels - 1; level > leaf; level--) {
@@ -133,7 +138,7 @@ int pt_map(const struct pt_format *f, const struct pt_mem_ops *m, uint64_t root,
 	uint64_t old = m->read(m->arg, ea);
 	if (leaf > 0 && pt_is_present(f, old) && !pt_is_leaf(f, old, leaf))
 		return VM_EINPUT; /* a table of smaller pages is in the way */
-	m->write(m->arg, ea, pt_make_leaf(f, pa, leaf, perms));
+	m->write(m->arg, ea, entry);
 	return 0;
 }
 

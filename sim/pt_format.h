@@ -137,6 +137,11 @@ struct pt_mem_ops {
 int pt_map(const struct pt_format *f, const struct pt_mem_ops *m, uint64_t root, uint64_t va,
 	   uint64_t pa, enum page_size ps, unsigned perms);
 
+/* Like pt_map, but install an exact leaf entry value at level (for copying
+ * entries, e.g. fork). */
+int pt_map_entry(const struct pt_format *f, const struct pt_mem_ops *m, uint64_t root,
+		 uint64_t va, unsigned level, uint64_t entry);
+
 /*
  * Look va up without side effects.  Returns the leaf level (0..2) and
  * fills *pte and *entry_pa, or -1 if not mapped (then *entry_pa is the

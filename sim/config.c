@@ -1,0 +1,371 @@
+/*
+ * config.c - one table of keys drives defaults, parsing, range checks,
+ * overrides and printing, so a key cannot be parsed one way and printed
+ * another.
+ *
+ * Notes:
+ *  - The defaults here are the values in configs/default.ini, which carries
+ *    the public source of each number; tests/test_config.c checks that
+ *    loading that file changes nothing.
+ *  - inih reports the line of the first error when the handler returns 0; the
+ *    handler keeps the first message and config.c joins the two.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pt_format.h"
+#include "tlb/tlb.h"
+
+enum key_type { K_U32, K_U64, K_BOOL, K_ENUM, K_STR };
+
+struct key {
+	const char *section, *name;
+	enum key_type type;
+	size_t off;
+	uint64_t min, max;
+	const char *const *names; /* K_ENUM: value i is names[i]; NULL-terminated */
+	const char *def;
+	const char *help;
+};
+
+static const char *const page_names[] = {"4k", "2m", "1g", NULL};
+static const char *const format_names[] = {"x86", "ept", "npt", NULL};
+static const char *const policy_names[] = {"lru", "plru", "random", NULL};
+static const char *const pte_names[] = {"cache", "fixed", NULL};
+
+#define OFF(f) offsetof(struct cfg, f)
+#define U32(s, n, f, lo, hi, d, h) {s, n, K_U32, OFF(f), lo, hi, NULL, d, h}
+#define U64(s, n, f, lo, hi, d, h) {s, n, K_U64, OFF(f), lo, hi, NULL, d, h}
+#define BOOL(s, n, f, d, h) {s, n, K_BOOL, OFF(f), 0, 1, NULL, d, h}
+#define ENUM(s, n, f, nm, d, h) {s, n, K_ENUM, OFF(f), 0, 0, nm, d, h}
+#define STR(s, n, f, d, h) {s, n, K_STR, OFF(f), 0, sizeof(((struct cfg *)0)->f), NULL, d, h}
+#define CACHE(s, n, f, de, dw, h)                                                      \
+	U32(s, n ".entries", f.entries, 0, 1u << 20, de, h " entries (0 = none)"),     \
+	U32(s, n ".ways", f.ways, 1, 1u << 20, dw, h " associativity (= entries: fully associative)")
+
+static const struct key keys[] = {
+	STR("machine", "name", name, "skylake-client", "profile name, shown in reports"),
+	U32("machine", "freq_mhz", freq_mhz, 100, 10000, "4000", "core clock, MHz (for ns-to-cycle conversions)"),
+
+	U32("guest", "levels", guest_levels, 4, 5, "4", "guest page-table levels: 4 or 5 (LA57)"),
+	ENUM("guest", "page", guest_page, page_names, "4k", "largest guest leaf where aligned: 4k, 2m, 1g"),
+	U64("guest", "mem_gb", guest_mem_gb, 1, 1u << 22, "4096", "guest-physical memory size, GiB"),
+	U32("host", "levels", host_levels, 4, 5, "4", "host (EPT/NPT) levels: 4 or 5"),
+	ENUM("host", "page", host_page, page_names, "4k", "largest host leaf where aligned: 4k, 2m, 1g"),
+	ENUM("host", "format", host_format, format_names, "ept", "host table format: ept or npt"),
+	U64("host", "mem_gb", host_mem_gb, 1, 1u << 22, "4096", "host-physical memory size, GiB"),
+
+	BOOL("tlb", "pcid", pcid, "on", "PCID-tagged TLB entries survive CR3 writes"),
+	BOOL("tlb", "vpid", vpid, "on", "VPID/ASID-tagged entries survive VM exits"),
+	ENUM("tlb", "policy", policy, policy_names, "lru", "replacement: lru, plru, random"),
+	BOOL("tlb", "l1d.split", l1d_split, "on", "L1 dTLB has one array per page size"),
+	CACHE("tlb", "l1d", l1d, "64", "4", "L1 dTLB (4 KiB pages; all sizes if not split)"),
+	CACHE("tlb", "l1d_2m", l1d_2m, "32", "4", "L1 dTLB for 2 MiB pages"),
+	CACHE("tlb", "l1d_1g", l1d_1g, "4", "4", "L1 dTLB for 1 GiB pages"),
+	CACHE("tlb", "l1i", l1i, "128", "8", "L1 iTLB for 4 KiB pages"),
+	CACHE("tlb", "l1i_2m", l1i_2m, "8", "8", "L1 iTLB for 2 MiB pages (1 GiB pages as 2 MiB pieces)"),
+	CACHE("tlb", "l2", l2, "1536", "12", "unified L2 TLB (STLB), 4 KiB and 2 MiB"),
+	CACHE("tlb", "l2_1g", l2_1g, "16", "4", "L2 TLB for 1 GiB pages"),
+	U32("tlb", "l1.latency", l1_latency, 0, 1000, "0", "cycles added by an L1 TLB hit"),
+	U32("tlb", "l2.latency", l2_latency, 0, 1000, "9", "cycles added by an L2 TLB hit"),
+
+	BOOL("pwc", "enabled", pwc_enabled, "on", "paging-structure caches on"),
+	CACHE("pwc", "pde", pwc[1], "32", "8", "PDE cache (skips to the PT)"),
+	CACHE("pwc", "pdpte", pwc[2], "8", "4", "PDPTE cache (skips to the PD)"),
+	CACHE("pwc", "pml4e", pwc[3], "4", "4", "PML4E cache (skips to the PDPT)"),
+	CACHE("pwc", "pml5e", pwc[4], "2", "2", "PML5E cache (skips to the PML4)"),
+
+	ENUM("memory", "pte", pte_model, pte_names, "cache", "page-table fetch cost: cache model or fixed latency"),
+	U32("memory", "pte_latency", pte_latency, 0, 100000, "42", "cycles per PTE fetch with memory.pte=fixed"),
+	U32("memory", "l1.kib", dl[0].kib, 1, 1u << 20, "32", "L1 data cache size, KiB"),
+	U32("memory", "l1.ways", dl[0].ways, 1, 1024, "8", "L1 data cache ways"),
+	U32("memory", "l1.latency", dl[0].latency, 0, 100000, "4", "L1 data cache hit latency, cycles"),
+	U32("memory", "l2.kib", dl[1].kib, 1, 1u << 20, "256", "L2 cache size, KiB"),
+	U32("memory", "l2.ways", dl[1].ways, 1, 1024, "4", "L2 cache ways"),
+	U32("memory", "l2.latency", dl[1].latency, 0, 100000, "12", "L2 hit latency, cycles"),
+	U32("memory", "l3.kib", dl[2].kib, 1, 1u << 22, "8192", "L3 cache size, KiB"),
+	U32("memory", "l3.ways", dl[2].ways, 1, 1024, "16", "L3 cache ways"),
+	U32("memory", "l3.latency", dl[2].latency, 0, 100000, "42", "L3 hit latency, cycles"),
+	U32("memory", "dram_latency", dram_latency, 0, 1000000, "246", "DRAM latency, cycles"),
+	BOOL("memory", "data", data_in_cache, "off", "data accesses also go through the cache model (evicting PTE lines)"),
+
+	U32("cpu", "access_cycles", access_cycles, 0, 100000, "4", "cycles per access, translation aside"),
+	U32("cpu", "page_fault_cycles", page_fault_cycles, 0, 10000000, "2500", "guest kernel page-fault handling"),
+	U32("cpu", "syscall_cycles", syscall_cycles, 0, 10000000, "150", "null system call round trip"),
+	U32("cpu", "switch_cycles", switch_cycles, 0, 10000000, "2000", "context switch, TLB effects aside"),
+	U32("cpu", "invlpg_cycles", invlpg_cycles, 0, 10000000, "100", "one INVLPG"),
+	U32("cpu", "io_cycles", io_cycles, 0, 10000000, "1000", "one port I/O instruction"),
+	U32("cpu", "exception_cycles", exception_cycles, 0, 10000000, "500", "exception delivery and return"),
+	U32("cpu", "cr8_cycles", cr8_cycles, 0, 10000000, "20", "MOV to CR8 (TPR)"),
+	U32("cpu", "callret_cycles", callret_cycles, 0, 10000000, "2", "call/return pair"),
+	U32("cpu", "fork_cycles", fork_cycles, 0, 100000000, "50000", "fork, page-table copy aside"),
+	U32("cpu", "exit_cycles", exit_cycles, 0, 100000000, "30000", "exit, page-table teardown aside"),
+	U32("cpu", "map_cycles", map_cycles, 0, 10000000, "1000", "mmap/munmap/mprotect system call"),
+};
+
+static char *field(struct cfg *c, const struct key *k) { return (char *)c + k->off; }
+
+static int set_key(struct cfg *c, const struct key *k, const char *val, char *msg, size_t mlen)
+{
+	char *p = field(c, k);
+	char *end;
+	unsigned long long v;
+
+	switch (k->type) {
+	case K_U32:
+	case K_U64:
+		errno = 0;
+		v = strtoull(val, &end, 0);
+		if (errno || end == val || *end || val[0] == '-') {
+			snprintf(msg, mlen, "%s.%s: '%s' is not an unsigned integer", k->section, k->name, val);
+			return -1;
+		}
+		if (v < k->min || v > k->max) {
+			snprintf(msg, mlen, "%s.%s: %s is out of range [%" PRIu64 ", %" PRIu64 "]",
+				 k->section, k->name, val, k->min, k->max);
+			return -1;
+		}
+		if (k->type == K_U32)
+			*(uint32_t *)p = (uint32_t)v;
+		else
+			*(uint64_t *)p = v;
+		return 0;
+	case K_BOOL:
+		if (!strcasecmp(val, "on") || !strcasecmp(val, "yes") || !strcasecmp(val, "true") ||
+		    !strcmp(val, "1"))
+			*(bool *)p = true;
+		else if (!strcasecmp(val, "off") || !strcasecmp(val, "no") ||
+			 !strcasecmp(val, "false") || !strcmp(val, "0"))
+			*(bool *)p = false;
+		else {
+			snprintf(msg, mlen, "%s.%s: '%s' is not on or off", k->section, k->name, val);
+			return -1;
+		}
+		return 0;
+	case K_ENUM:
+		for (unsigned i = 0; k->names[i]; i++)
+			if (!strcasecmp(val, k->names[i])) {
+				*(uint32_t *)p = i;
+				return 0;
+			}
+		{
+			char list[128] = "";
+			for (unsigned i = 0; k->names[i]; i++) {
+				strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+				strncat(list, k->names[i], sizeof list - strlen(list) - 1);
+			}
+			snprintf(msg, mlen, "%s.%s: '%s' is not one of %s", k->section, k->name, val, list);
+		}
+		return -1;
+	case K_STR:
+		if (strlen(val) >= k->max) {
+			snprintf(msg, mlen, "%s.%s: value longer than %" PRIu64 " characters", k->section,
+				 k->name, k->max - 1);
+			return -1;
+		}
+		strcpy(p, val);
+		return 0;
+	}
+	return -1;
+}
+
+static const struct key *find_key(const char *section, const char *name, bool *section_known)
+{
+	*section_known = false;
+	for (size_t i = 0; i < VM_ARRAY_SIZE(keys); i++) {
+		if (strcmp(keys[i].section, section))
+			continue;
+		*section_known = true;
+		if (!strcmp(keys[i].name, name))
+			return &keys[i];
+	}
+	return NULL;
+}
+
+void cfg_defaults(struct cfg *c)
+{
+	char msg[256];
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < VM_ARRAY_SIZE(keys); i++)
+		if (set_key(c, &keys[i], keys[i].def, msg, sizeof msg) < 0) {
+			fprintf(stderr, "vmsim: internal error: default %s\n", msg);
+			abort();
+		}
+	strcpy(c->source, "built-in defaults");
+}
+
+/* Checks that involve more than one key. */
+static int cfg_check(const struct cfg *c, char *msg, size_t mlen)
+{
+	const struct { const char *name; struct cfg_cache cc; } caches[] = {
+		{"tlb.l1d", c->l1d}, {"tlb.l1d_2m", c->l1d_2m}, {"tlb.l1d_1g", c->l1d_1g},
+		{"tlb.l1i", c->l1i}, {"tlb.l1i_2m", c->l1i_2m}, {"tlb.l2", c->l2},
+		{"tlb.l2_1g", c->l2_1g}, {"pwc.pde", c->pwc[1]}, {"pwc.pdpte", c->pwc[2]},
+		{"pwc.pml4e", c->pwc[3]}, {"pwc.pml5e", c->pwc[4]},
+	};
+	for (size_t i = 0; i < VM_ARRAY_SIZE(caches); i++) {
+		const struct cfg_cache *cc = &caches[i].cc;
+		if (cc->entries && (cc->ways > cc->entries || cc->entries % cc->ways)) {
+			snprintf(msg, mlen,
+				 "%s: %u entries cannot be split into sets of %u ways (entries must be a "
+				 "multiple of ways)",
+				 caches[i].name, cc->entries, cc->ways);
+			return -1;
+		}
+	}
+	if (c->l1d.entries == 0 || c->l2.entries == 0) {
+		snprintf(msg, mlen, "tlb.l1d.entries and tlb.l2.entries must be at least 1");
+		return -1;
+	}
+	if (c->host_format == PT_X86) {
+		snprintf(msg, mlen, "host.format: x86 is the guest format; use ept or npt");
+		return -1;
+	}
+	for (int i = 0; i < 3; i++) {
+		uint64_t lines = (uint64_t)c->dl[i].kib * 1024 / 64;
+		if (lines % c->dl[i].ways) {
+			snprintf(msg, mlen, "memory.l%d: %u KiB is not a whole number of %u-way sets of 64-byte lines",
+				 i + 1, c->dl[i].kib, c->dl[i].ways);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct parse_ctx {
+	struct cfg *c;
+	char msg[384];
+	bool failed;
+};
+
+static int cfg_ini_line(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *pc = user;
+	bool section_known;
+	if (pc->failed)
+		return 1; /* inih already has the first error's line; keep its message */
+	const struct key *k = find_key(section, name, &section_known);
+	if (!k) {
+		if (!section_known)
+			snprintf(pc->msg, sizeof pc->msg, "unknown section [%s] (see 'vmsim config')", section);
+		else
+			snprintf(pc->msg, sizeof pc->msg, "unknown key '%s' in [%s] (see 'vmsim config')",
+				 name, section);
+		pc->failed = true;
+		return 0;
+	}
+	if (set_key(pc->c, k, value, pc->msg, sizeof pc->msg) < 0) {
+		pc->failed = true;
+		return 0;
+	}
+	return 1;
+}
+
+int cfg_set(struct cfg *c, const char *dotted, const char *value, const char *origin,
+	    struct vmerr *err)
+{
+	char section[64], msg[384];
+	const char *dot = strchr(dotted, '.');
+	bool section_known;
+	if (!dot || (size_t)(dot - dotted) >= sizeof section)
+		return vmerr_set(err, VM_EINPUT, "%s: '%s' is not section.key", origin, dotted);
+	memcpy(section, dotted, (size_t)(dot - dotted));
+	section[dot - dotted] = 0;
+	const struct key *k = find_key(section, dot + 1, &section_known);
+	if (!k)
+		return vmerr_set(err, VM_EINPUT, "%s: unknown key '%s' (see 'vmsim config')", origin,
+				 dotted);
+	if (set_key(c, k, value, msg, sizeof msg) < 0)
+		return vmerr_set(err, VM_EINPUT, "%s: %s", origin, msg);
+	return 0;
+}
+
+int cfg_load(struct cfg *c, const char *path, char *const *ov, int nov, struct vmerr *err)
+{
+	char msg[384];
+	cfg_defaults(c);
+	if (path) {
+		struct parse_ctx pc = {.c = c};
+		int line = ini_parse(path, cfg_ini_line, &pc);
+		if (line < 0)
+			return vmerr_set(err, VM_EINPUT, "%s: cannot read config: %s", path,
+					 line == -1 ? strerror(errno) : "out of memory");
+		if (line > 0)
+			return vmerr_set(err, VM_EINPUT, "%s:%d: %s", path, line,
+					 pc.failed ? pc.msg : "syntax error (expected key = value or [section])");
+		snprintf(c->source, sizeof c->source, "%s", path);
+	}
+	for (int i = 0; i < nov; i++) {
+		char key[128];
+		const char *eq = strchr(ov[i], '=');
+		if (!eq || (size_t)(eq - ov[i]) >= sizeof key)
+			return vmerr_set(err, VM_EINPUT, "-s %s: expected section.key=value", ov[i]);
+		memcpy(key, ov[i], (size_t)(eq - ov[i]));
+		key[eq - ov[i]] = 0;
+		char origin[160];
+		snprintf(origin, sizeof origin, "-s %s", ov[i]);
+		int rc = cfg_set(c, key, eq + 1, origin, err);
+		if (rc < 0)
+			return rc;
+	}
+	if (cfg_check(c, msg, sizeof msg) < 0)
+		return vmerr_set(err, VM_EINPUT, "%s: %s", path ? path : "config", msg);
+	return 0;
+}
+
+static void format_value(const struct cfg *c, const struct key *k, char *buf, size_t len)
+{
+	const char *p = (const char *)c + k->off;
+	switch (k->type) {
+	case K_U32: snprintf(buf, len, "%" PRIu32, *(const uint32_t *)p); break;
+	case K_U64: snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p); break;
+	case K_BOOL: snprintf(buf, len, "%s", *(const bool *)p ? "on" : "off"); break;
+	case K_ENUM: snprintf(buf, len, "%s", k->names[*(const uint32_t *)p]); break;
+	case K_STR: snprintf(buf, len, "%s", p); break;
+	}
+}
+
+void cfg_print(const struct cfg *c, FILE *f)
+{
+	const char *sec = "";
+	char val[128];
+	fprintf(f, "; vmsim configuration from %s\n", c->source);
+	for (size_t i = 0; i < VM_ARRAY_SIZE(keys); i++) {
+		if (strcmp(sec, keys[i].section)) {
+			sec = keys[i].section;
+			fprintf(f, "\n[%s]\n", sec);
+		}
+		format_value(c, &keys[i], val, sizeof val);
+		fprintf(f, "%-20s = %-16s ; %s\n", keys[i].name, val, keys[i].help);
+	}
+}
+
+int cfg_get(const struct cfg *c, const char *dotted, char *buf, size_t len)
+{
+	for (size_t i = 0; i < VM_ARRAY_SIZE(keys); i++) {
+		size_t sl = strlen(keys[i].section);
+		if (!strncmp(dotted, keys[i].section, sl) && dotted[sl] == '.' &&
+		    !strcmp(dotted + sl + 1, keys[i].name)) {
+			format_value(c, &keys[i], buf, len);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+unsigned cfg_key_count(void) { return VM_ARRAY_SIZE(keys); }
+
+const char *cfg_key_name(unsigned i, char *buf, size_t len)
+{
+	if (i >= VM_ARRAY_SIZE(keys))
+		return NULL;
+	snprintf(buf, len, "%s.%s", keys[i].section, keys[i].name);
+	return buf;
+}

@@ -1,0 +1,689 @@
+/*
+ * gos.c - the guest-OS model.
+ *
+ * Notes (what a Linux/x86-64 kernel does, and what is simplified):
+ *  - Demand paging: the first touch of a page faults; the kernel allocates a
+ *    frame and writes a leaf with P, US, RW per the region, NX unless the
+ *    region is executable, and D already set on a write fault (Linux
+ *    do_anonymous_page: pte_mkdirty for writes).  A is left to the hardware
+ *    walk that retries the access.  There is no shared zero page: a read
+ *    fault allocates a frame too (a simplification).
+ *  - Page size (guest.page): the largest size not above it whose aligned
+ *    block lies inside the region and whose slot is free, as THP does for
+ *    anonymous memory.  A process that has never mapped anything (a trace
+ *    from an importer) treats all of the user half as one anonymous rwx
+ *    region.
+ *  - fork copies the parent's leaves into fresh child tables, making
+ *    writable ones read-only and copy-on-write in both (Linux
+ *    copy_page_range), then flushes the parent's TLB entries (dup_mmap ->
+ *    flush_tlb_mm).  Shared frames are reference-counted.
+ *  - unmap and protect split a huge page they cover only in part (as THP
+ *    split does), rewrite the leaves, and invalidate: one INVLPG per page up
+ *    to 33 pages, else a full flush (Linux tlb_single_page_flush_ceiling,
+ *    arch/x86/mm/tlb.c).  Emptied page-table pages are kept until exit.
+ *  - exit clears every entry (zap) and frees every table, as exit_mmap does.
+ *  - Costs: cpu.page_fault_cycles per fault, cpu.map_cycles per
+ *    map/unmap/protect, cpu.fork_cycles and cpu.exit_cycles; the page-table
+ *    writes themselves cost nothing natively (the modes charge traps).
+ */
+#include "gos.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "u64map.h"
+
+#define TLB_FLUSH_CEILING 33 /* Linux tlb_single_page_flush_ceiling */
+
+struct gos {
+	const struct cfg *cfg;
+	const struct pt_format *f;
+	struct physmem *pm;
+	struct stats *st;
+	struct gos_hooks h;
+	enum page_size max_page;
+	gva_t user_top;
+	struct gos_proc **procs;
+	size_t nprocs, cap;
+	struct u64map shared; /* frame address -> references, only when > 1 */
+	struct pt_mem_ops ops, raw;
+	unsigned next_pcid;
+};
+
+/* ---- memory access: the kernel's writes notify the MMU mode ---- */
+
+static uint64_t k_read(void *arg, uint64_t ea)
+{
+	struct gos *g = arg;
+	return physmem_read(g->pm, ea);
+}
+
+static void k_write(void *arg, uint64_t ea, uint64_t val)
+{
+	struct gos *g = arg;
+	uint64_t old = physmem_read(g->pm, ea);
+	physmem_write(g->pm, ea, val);
+	g->st->pt_writes++;
+	if (g->h.pt_write)
+		g->h.pt_write(g->h.arg, ea, old, val);
+}
+
+static int k_alloc(void *arg, uint64_t *pa)
+{
+	struct gos *g = arg;
+	int rc = physmem_alloc_table(g->pm, pa);
+	if (rc == 0)
+		g->st->pt_pages++;
+	return rc;
+}
+
+static void raw_write(void *arg, uint64_t ea, uint64_t val)
+{
+	struct gos *g = arg;
+	physmem_write(g->pm, ea, val);
+}
+
+struct gos *gos_new(const struct cfg *cfg, struct physmem *gpm, struct stats *st,
+		    const struct gos_hooks *hooks)
+{
+	struct gos *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	g->cfg = cfg;
+	g->f = pt_format_get(PT_X86, cfg->guest_levels);
+	g->pm = gpm;
+	g->st = st;
+	if (hooks)
+		g->h = *hooks;
+	g->max_page = (enum page_size)cfg->guest_page;
+	g->user_top = 1ull << (g->f->va_bits - 1);
+	g->ops = (struct pt_mem_ops){k_read, k_write, k_alloc, g};
+	g->raw = (struct pt_mem_ops){k_read, raw_write, k_alloc, g};
+	if (u64map_init(&g->shared, 64) < 0) {
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+void gos_free(struct gos *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->nprocs; i++) {
+		free(g->procs[i]->vma);
+		free(g->procs[i]);
+	}
+	free(g->procs);
+	u64map_free(&g->shared);
+	free(g);
+}
+
+const struct pt_format *gos_format(const struct gos *g) { return g->f; }
+struct physmem *gos_mem(const struct gos *g) { return g->pm; }
+void gos_raw_ops(struct gos *g, struct pt_mem_ops *ops) { *ops = g->raw; }
+
+struct gos_proc *gos_find(struct gos *g, uint32_t pid)
+{
+	for (size_t i = 0; i < g->nprocs; i++)
+		if (g->procs[i]->pid == pid)
+			return g->procs[i];
+	return NULL;
+}
+
+static int proc_new(struct gos *g, uint32_t pid, struct gos_proc **out, struct vmerr *err)
+{
+	struct gos_proc *p = calloc(1, sizeof *p);
+	if (!p)
+		return vmerr_set(err, VM_ENOMEM, "out of memory creating process %u", pid);
+	if (g->nprocs == g->cap) {
+		size_t nc = g->cap ? g->cap * 2 : 16;
+		struct gos_proc **np = realloc(g->procs, nc * sizeof *np);
+		if (!np) {
+			free(p);
+			return vmerr_set(err, VM_ENOMEM, "out of memory creating process %u", pid);
+		}
+		g->procs = np;
+		g->cap = nc;
+	}
+	int rc = k_alloc(g, &p->cr3);
+	if (rc < 0) {
+		free(p);
+		return vmerr_set(err, rc, "guest memory exhausted creating process %u (guest.mem_gb=%llu)",
+				 pid, (unsigned long long)g->cfg->guest_mem_gb);
+	}
+	p->pid = pid;
+	p->pcid = (uint16_t)(1 + g->next_pcid++ % 4095);
+	p->implicit = true;
+	g->procs[g->nprocs++] = p;
+	*out = p;
+	return 0;
+}
+
+int gos_get(struct gos *g, uint32_t pid, struct gos_proc **out, struct vmerr *err)
+{
+	*out = gos_find(g, pid);
+	return *out ? 0 : proc_new(g, pid, out, err);
+}
+
+/* ---- frames shared by copy-on-write ---- */
+
+static unsigned frame_refs(struct gos *g, uint64_t pa)
+{
+	uint64_t *v = u64map_get(&g->shared, pa);
+	return v ? (unsigned)*v : 1;
+}
+
+static int frame_share(struct gos *g, uint64_t pa)
+{
+	return u64map_put(&g->shared, pa, frame_refs(g, pa) + 1);
+}
+
+static void frame_put(struct gos *g, uint64_t pa, enum page_size ps)
+{
+	uint64_t *v = u64map_get(&g->shared, pa);
+	if (v) {
+		if (--*v <= 1)
+			u64map_del(&g->shared, pa);
+		return;
+	}
+	physmem_release(g->pm, pa, ps);
+}
+
+static uint64_t leaf_frame(const struct pt_format *f, uint64_t pte, unsigned level)
+{
+	return pt_leaf_pa(f, pte, level, 0) & ~(ps_bytes((enum page_size)level) - 1);
+}
+
+/* ---- regions ---- */
+
+static int vma_reserve(struct gos_proc *p, size_t extra)
+{
+	if (p->nvma + extra <= p->cap)
+		return 0;
+	size_t nc = p->cap ? p->cap * 2 : 8;
+	while (nc < p->nvma + extra)
+		nc *= 2;
+	struct gos_vma *nv = realloc(p->vma, nc * sizeof *nv);
+	if (!nv)
+		return VM_ENOMEM;
+	p->vma = nv;
+	p->cap = nc;
+	return 0;
+}
+
+static const struct gos_vma *vma_find(const struct gos_proc *p, gva_t va)
+{
+	size_t lo = 0, hi = p->nvma;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (va < p->vma[mid].start)
+			hi = mid;
+		else if (va >= p->vma[mid].end)
+			lo = mid + 1;
+		else
+			return &p->vma[mid];
+	}
+	return NULL;
+}
+
+/* Cut [s, e) out of the region list, splitting regions that straddle it. */
+static int vma_cut(struct gos_proc *p, gva_t s, gva_t e)
+{
+	if (vma_reserve(p, 1) < 0)
+		return VM_ENOMEM;
+	size_t out = 0;
+	struct gos_vma split = {0};
+	bool have_split = false;
+	for (size_t i = 0; i < p->nvma; i++) {
+		struct gos_vma v = p->vma[i];
+		if (v.end <= s || v.start >= e) {
+			p->vma[out++] = v;
+			continue;
+		}
+		if (v.start < s && v.end > e) {
+			split = (struct gos_vma){e, v.end, v.prot};
+			have_split = true;
+			v.end = s;
+			p->vma[out++] = v;
+			continue;
+		}
+		if (v.start < s) {
+			v.end = s;
+			p->vma[out++] = v;
+		} else if (v.end > e) {
+			v.start = e;
+			p->vma[out++] = v;
+		}
+	}
+	p->nvma = out;
+	if (have_split) {
+		size_t i = p->nvma;
+		while (i > 0 && p->vma[i - 1].start > split.start) {
+			p->vma[i] = p->vma[i - 1];
+			i--;
+		}
+		p->vma[i] = split;
+		p->nvma++;
+	}
+	return 0;
+}
+
+static int vma_insert(struct gos_proc *p, gva_t s, gva_t e, unsigned prot)
+{
+	if (vma_reserve(p, 1) < 0)
+		return VM_ENOMEM;
+	size_t i = p->nvma;
+	while (i > 0 && p->vma[i - 1].start > s) {
+		p->vma[i] = p->vma[i - 1];
+		i--;
+	}
+	p->vma[i] = (struct gos_vma){s, e, prot};
+	p->nvma++;
+	return 0;
+}
+
+static unsigned prot_perms(unsigned prot)
+{
+	unsigned perms = PTE_PERM_U;
+	if (prot & VM_PROT_W)
+		perms |= PTE_PERM_W;
+	if (prot & VM_PROT_X)
+		perms |= PTE_PERM_X;
+	return perms;
+}
+
+/* ---- walking a range of one address space ---- */
+
+typedef int (*leaf_fn)(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t pte,
+		       unsigned level, gva_t va, void *arg);
+
+/* Replace the huge leaf at ea (level 1 or 2) by a table of smaller leaves. */
+static int split_leaf(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t pte,
+		      unsigned level, gva_t va)
+{
+	const struct pt_format *f = g->f;
+	uint64_t t;
+	int rc = k_alloc(g, &t);
+	if (rc < 0)
+		return rc;
+	uint64_t base = leaf_frame(f, pte, level);
+	uint64_t sz = ps_bytes((enum page_size)(level - 1));
+	unsigned perms = pt_perms(f, pte);
+	unsigned refs = frame_refs(g, base);
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		uint64_t e = pt_make_leaf(f, base + i * sz, level - 1, perms) | (pte & GOS_PTE_COW);
+		k_write(g, t + i * PT_ENTRY_SIZE, e);
+		if (refs > 1 && u64map_put(&g->shared, base + i * sz, refs) < 0)
+			return VM_ENOMEM;
+	}
+	if (refs > 1)
+		u64map_del(&g->shared, base);
+	k_write(g, ea, pt_make_table(f, t));
+	physmem_split(g->pm, (enum page_size)level);
+	if (g->h.invlpg)
+		g->h.invlpg(g->h.arg, p, va);
+	return 0;
+}
+
+static int range_walk(struct gos *g, struct gos_proc *p, uint64_t table, unsigned level,
+		      gva_t base, gva_t s, gva_t e, leaf_fn fn, void *arg)
+{
+	const struct pt_format *f = g->f;
+	uint64_t sz = 1ull << pt_level_shift(level);
+	gva_t end_of_table = base + PT_ENTRIES * sz;
+	for (gva_t va = (s > base ? s : base) & ~(sz - 1); va < e && va < end_of_table; va += sz) {
+		uint64_t ea = table + pt_index(f, va, level) * PT_ENTRY_SIZE;
+		uint64_t pte = physmem_read(g->pm, ea);
+		if (!pt_is_present(f, pte))
+			continue;
+		if (pt_is_leaf(f, pte, level)) {
+			if (va >= s && va + sz <= e) {
+				int rc = fn(g, p, ea, pte, level, va, arg);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+			int rc = split_leaf(g, p, ea, pte, level, va);
+			if (rc < 0)
+				return rc;
+			pte = physmem_read(g->pm, ea);
+		}
+		int rc = range_walk(g, p, pt_next_table(f, pte), level - 1, va, s > va ? s : va,
+				    e < va + sz ? e : va + sz, fn, arg);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int walk_user(struct gos *g, struct gos_proc *p, gva_t s, gva_t e, leaf_fn fn, void *arg)
+{
+	return range_walk(g, p, p->cr3, g->f->levels - 1, 0, s, e, fn, arg);
+}
+
+/* After rewriting leaves in [s, e): INVLPG each rewritten page, or flush. */
+struct inval {
+	bool flush;
+	unsigned changed;
+};
+
+static void inval_leaf(struct gos *g, struct gos_proc *p, struct inval *iv, gva_t va)
+{
+	iv->changed++;
+	if (!iv->flush && g->h.invlpg) {
+		g->st->invlpgs++;
+		g->h.invlpg(g->h.arg, p, va);
+	}
+}
+
+static void inval_done(struct gos *g, struct gos_proc *p, struct inval *iv)
+{
+	if (iv->flush && iv->changed && g->h.flush)
+		g->h.flush(g->h.arg, p);
+}
+
+/* ---- faults ---- */
+
+int gos_fault(struct gos *g, struct gos_proc *p, gva_t va, unsigned need, struct vmerr *err)
+{
+	const struct pt_format *f = g->f;
+	gva_t rstart = 0, rend = g->user_top;
+	unsigned prot = VM_PROT_R | VM_PROT_W | VM_PROT_X;
+
+	if (va >= g->user_top)
+		goto segv;
+	if (!p->implicit) {
+		const struct gos_vma *v = vma_find(p, va);
+		if (!v)
+			goto segv;
+		rstart = v->start;
+		rend = v->end;
+		prot = v->prot;
+	}
+	if (((need & PTE_PERM_W) && !(prot & VM_PROT_W)) ||
+	    ((need & PTE_PERM_X) && !(prot & VM_PROT_X)))
+		goto segv;
+
+	g->st->page_faults++;
+	g->st->cycles_fault += g->cfg->page_fault_cycles;
+
+	uint64_t pte, ea;
+	int level = pt_lookup(f, &g->raw, p->cr3, va, &pte, &ea);
+	if (level >= 0) {
+		/* Present: a protection fault the region allows. */
+		uint64_t frame = leaf_frame(f, pte, (unsigned)level);
+		uint64_t npte;
+		if ((need & PTE_PERM_W) && (pte & GOS_PTE_COW) && frame_refs(g, frame) > 1) {
+			uint64_t nf;
+			int rc = physmem_alloc(g->pm, (enum page_size)level, &nf);
+			if (rc < 0)
+				return vmerr_set(err, rc, "guest memory exhausted at a copy-on-write fault "
+						 "(guest.mem_gb=%llu)", (unsigned long long)g->cfg->guest_mem_gb);
+			frame_put(g, frame, (enum page_size)level);
+			npte = pt_make_leaf(f, nf, (unsigned)level,
+					    prot_perms(prot) | PTE_PERM_A | PTE_PERM_D |
+						    (pt_perms(f, pte) & PTE_PERM_G));
+			g->st->faults_cow++;
+		} else {
+			if (pte & GOS_PTE_COW)
+				g->st->faults_cow++; /* last sharer: reuse the frame */
+			npte = pt_make_leaf(f, frame, (unsigned)level,
+					    prot_perms(prot) | (pt_perms(f, pte) &
+								(PTE_PERM_A | PTE_PERM_D | PTE_PERM_G)) |
+						    ((need & PTE_PERM_W) ? PTE_PERM_D : 0));
+		}
+		k_write(g, ea, npte);
+		g->st->invlpgs++;
+		if (g->h.invlpg)
+			g->h.invlpg(g->h.arg, p, va);
+		return GOS_FIXED;
+	}
+
+	for (int ps = (int)g->max_page; ps >= PS_4K; ps--) {
+		uint64_t sz = ps_bytes((enum page_size)ps);
+		gva_t b = va & ~(sz - 1);
+		if (b < rstart || b + sz > rend)
+			continue;
+		uint64_t frame;
+		int rc = physmem_alloc(g->pm, (enum page_size)ps, &frame);
+		if (rc < 0)
+			return vmerr_set(err, rc, "guest memory exhausted at a page fault at 0x%llx "
+					 "(guest.mem_gb=%llu)", (unsigned long long)va,
+					 (unsigned long long)g->cfg->guest_mem_gb);
+		unsigned perms = prot_perms(prot) | ((need & PTE_PERM_W) ? PTE_PERM_D : 0);
+		rc = pt_map(f, &g->ops, p->cr3, b, frame, (enum page_size)ps, perms);
+		if (rc == VM_EINPUT) { /* smaller pages already live in this block */
+			physmem_release(g->pm, frame, (enum page_size)ps);
+			continue;
+		}
+		if (rc < 0)
+			return vmerr_set(err, rc, "guest memory exhausted allocating a page table");
+		if (ps == PS_4K)
+			g->st->faults_demand_4k++;
+		else if (ps == PS_2M)
+			g->st->faults_demand_2m++;
+		else
+			g->st->faults_demand_1g++;
+		return GOS_FIXED;
+	}
+	return vmerr_set(err, VM_EINPUT, "internal: no page size fits 0x%llx", (unsigned long long)va);
+
+segv:
+	g->st->faults_segv++;
+	return GOS_SEGV;
+}
+
+/* ---- map, unmap, protect ---- */
+
+static int check_range(struct gos *g, const char *what, gva_t va, uint64_t len, gva_t *s,
+		       gva_t *e, struct vmerr *err)
+{
+	*s = va & ~0xfffull;
+	*e = (va + len + 0xfff) & ~0xfffull;
+	if (len == 0 || va + len < va || *e > g->user_top)
+		return vmerr_set(err, VM_EINPUT,
+				 "%s 0x%llx length 0x%llx: not inside the user address space [0, 0x%llx)",
+				 what, (unsigned long long)va, (unsigned long long)len,
+				 (unsigned long long)g->user_top);
+	return 0;
+}
+
+static int zap_leaf(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t pte, unsigned level,
+		    gva_t va, void *arg)
+{
+	k_write(g, ea, 0);
+	frame_put(g, leaf_frame(g->f, pte, level), (enum page_size)level);
+	inval_leaf(g, p, arg, va);
+	return 0;
+}
+
+static int unmap_range(struct gos *g, struct gos_proc *p, gva_t s, gva_t e)
+{
+	struct inval iv = {.flush = ((e - s) >> 12) > TLB_FLUSH_CEILING};
+	int rc = vma_cut(p, s, e);
+	if (rc == 0)
+		rc = walk_user(g, p, s, e, zap_leaf, &iv);
+	inval_done(g, p, &iv);
+	return rc;
+}
+
+int gos_map(struct gos *g, struct gos_proc *p, gva_t va, uint64_t len, unsigned prot,
+	    struct vmerr *err)
+{
+	gva_t s, e;
+	int rc = check_range(g, "map", va, len, &s, &e, err);
+	if (rc < 0)
+		return rc;
+	g->st->maps++;
+	g->st->cycles_os += g->cfg->map_cycles;
+	p->implicit = false;
+	rc = unmap_range(g, p, s, e); /* MAP_FIXED replaces what was there */
+	if (rc == 0)
+		rc = vma_insert(p, s, e, prot);
+	return rc < 0 ? vmerr_set(err, rc, "out of memory mapping 0x%llx", (unsigned long long)va) : 0;
+}
+
+int gos_unmap(struct gos *g, struct gos_proc *p, gva_t va, uint64_t len, struct vmerr *err)
+{
+	gva_t s, e;
+	int rc = check_range(g, "unmap", va, len, &s, &e, err);
+	if (rc < 0)
+		return rc;
+	g->st->unmaps++;
+	g->st->cycles_os += g->cfg->map_cycles;
+	rc = unmap_range(g, p, s, e);
+	return rc < 0 ? vmerr_set(err, rc, "out of memory unmapping 0x%llx", (unsigned long long)va) : 0;
+}
+
+struct protect_arg {
+	struct inval iv;
+	unsigned prot;
+};
+
+static int protect_leaf(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t pte,
+			unsigned level, gva_t va, void *arg)
+{
+	struct protect_arg *pa = arg;
+	unsigned keep = pt_perms(g->f, pte) & (PTE_PERM_A | PTE_PERM_D | PTE_PERM_G);
+	unsigned perms = prot_perms(pa->prot) | keep;
+	if (pte & GOS_PTE_COW)
+		perms &= ~PTE_PERM_W; /* stays read-only until the COW fault */
+	uint64_t npte = pt_make_leaf(g->f, leaf_frame(g->f, pte, level), level, perms) |
+			(pte & GOS_PTE_COW);
+	if (npte != pte) {
+		k_write(g, ea, npte);
+		inval_leaf(g, p, &pa->iv, va);
+	}
+	return 0;
+}
+
+int gos_protect(struct gos *g, struct gos_proc *p, gva_t va, uint64_t len, unsigned prot,
+		struct vmerr *err)
+{
+	gva_t s, e;
+	int rc = check_range(g, "protect", va, len, &s, &e, err);
+	if (rc < 0)
+		return rc;
+	g->st->protects++;
+	g->st->cycles_os += g->cfg->map_cycles;
+	if (!p->implicit) {
+		/* Regions inside [s, e) take the new protection; holes stay holes. */
+		size_t n = p->nvma;
+		struct gos_vma *old = malloc((n ? n : 1) * sizeof *old);
+		if (!old)
+			return vmerr_set(err, VM_ENOMEM, "out of memory");
+		memcpy(old, p->vma, n * sizeof *old);
+		rc = vma_cut(p, s, e);
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			gva_t a = old[i].start > s ? old[i].start : s;
+			gva_t b = old[i].end < e ? old[i].end : e;
+			if (a < b)
+				rc = vma_insert(p, a, b, prot);
+		}
+		free(old);
+		if (rc < 0)
+			return vmerr_set(err, rc, "out of memory");
+	}
+	struct protect_arg pa = {.iv = {.flush = ((e - s) >> 12) > TLB_FLUSH_CEILING}, .prot = prot};
+	rc = walk_user(g, p, s, e, protect_leaf, &pa);
+	inval_done(g, p, &pa.iv);
+	return rc < 0 ? vmerr_set(err, rc, "out of memory") : 0;
+}
+
+/* ---- fork and exit ---- */
+
+struct fork_arg {
+	struct gos_proc *child;
+	bool wrprotected;
+	int rc;
+};
+
+static int fork_leaf(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t pte, unsigned level,
+		     gva_t va, void *arg)
+{
+	struct fork_arg *fa = arg;
+	if (pte & (g->f->write | GOS_PTE_COW)) {
+		uint64_t ro = (pte & ~g->f->write) | GOS_PTE_COW;
+		if (ro != pte) {
+			k_write(g, ea, ro);
+			fa->wrprotected = true;
+		}
+		pte = ro;
+	}
+	int rc = frame_share(g, leaf_frame(g->f, pte, level));
+	if (rc == 0)
+		rc = pt_map_entry(g->f, &g->ops, fa->child->cr3, va, level, pte);
+	return rc;
+}
+
+int gos_fork(struct gos *g, struct gos_proc *parent, uint32_t child_pid, struct vmerr *err)
+{
+	if (gos_find(g, child_pid))
+		return vmerr_set(err, VM_EINPUT, "fork: process %u already exists", child_pid);
+	struct gos_proc *c;
+	int rc = proc_new(g, child_pid, &c, err);
+	if (rc < 0)
+		return rc;
+	g->st->forks++;
+	g->st->cycles_os += g->cfg->fork_cycles;
+	c->implicit = parent->implicit;
+	if (vma_reserve(c, parent->nvma) < 0)
+		return vmerr_set(err, VM_ENOMEM, "out of memory in fork");
+	memcpy(c->vma, parent->vma, parent->nvma * sizeof *c->vma);
+	c->nvma = parent->nvma;
+	struct fork_arg fa = {.child = c};
+	rc = walk_user(g, parent, 0, g->user_top, fork_leaf, &fa);
+	if (rc < 0)
+		return vmerr_set(err, rc, "guest memory exhausted in fork (guest.mem_gb=%llu)",
+				 (unsigned long long)g->cfg->guest_mem_gb);
+	if (fa.wrprotected && g->h.flush)
+		g->h.flush(g->h.arg, parent);
+	return 0;
+}
+
+static void free_tree(struct gos *g, uint64_t table, unsigned level)
+{
+	const struct pt_format *f = g->f;
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		uint64_t ea = table + i * PT_ENTRY_SIZE;
+		uint64_t pte = physmem_read(g->pm, ea);
+		if (!pt_is_present(f, pte))
+			continue;
+		if (pt_is_leaf(f, pte, level))
+			frame_put(g, leaf_frame(f, pte, level), (enum page_size)level);
+		else
+			free_tree(g, pt_next_table(f, pte), level - 1);
+		k_write(g, ea, 0);
+	}
+	if (g->h.table_freed)
+		g->h.table_freed(g->h.arg, table);
+	physmem_release_table(g->pm, table);
+}
+
+void gos_exit(struct gos *g, struct gos_proc *p)
+{
+	g->st->exits++;
+	g->st->cycles_os += g->cfg->exit_cycles;
+	free_tree(g, p->cr3, g->f->levels - 1);
+	if (g->h.flush)
+		g->h.flush(g->h.arg, p);
+	for (size_t i = 0; i < g->nprocs; i++)
+		if (g->procs[i] == p) {
+			g->procs[i] = g->procs[--g->nprocs];
+			break;
+		}
+	free(p->vma);
+	free(p);
+}
+
+int gos_translate(struct gos *g, const struct gos_proc *p, gva_t va, gpa_t *gpa)
+{
+	uint64_t pte, ea;
+	int level = pt_lookup(g->f, &g->raw, p->cr3, va, &pte, &ea);
+	if (level < 0)
+		return -1;
+	*gpa = pt_leaf_pa(g->f, pte, (unsigned)level, va);
+	return 0;
+}

@@ -1,0 +1,203 @@
+/*
+ * physmem.c - sparse physical memory.
+ *
+ * Notes:
+ *  - Table contents live in a u64map keyed by frame number; each value is
+ *    a malloc'd 4 KiB page.
+ *  - Free lists grow with frees, so after a churn-heavy run the allocator
+ *    holds 8 bytes per freed frame; that is bounded by the peak footprint
+ *    divided by the frame size.
+ */
+#include "physmem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pt_format.h"
+#include "u64map.h"
+
+struct frame_list {
+	uint64_t *pa;
+	size_t n, cap;
+};
+
+struct physmem {
+	uint64_t next, limit;        /* bump pointer for 1 GiB chunks */
+	uint64_t cur[PS_COUNT];      /* current chunk to carve: [PS_4K] in a 2M chunk, [PS_2M] in a 1G chunk */
+	uint64_t cur_end[PS_COUNT];
+	struct frame_list free[PS_COUNT];
+	struct u64map tables; /* frame number -> (uintptr_t) 4 KiB contents */
+	struct physmem_usage use;
+};
+
+struct physmem *physmem_new(uint64_t base, uint64_t limit)
+{
+	struct physmem *pm = calloc(1, sizeof *pm);
+	if (!pm)
+		return NULL;
+	pm->next = (base + ps_bytes(PS_1G) - 1) & ~(ps_bytes(PS_1G) - 1);
+	if (pm->next == 0)
+		pm->next = ps_bytes(PS_1G); /* keep frame 0 unused */
+	pm->limit = limit;
+	if (u64map_init(&pm->tables, 1024) < 0) {
+		free(pm);
+		return NULL;
+	}
+	return pm;
+}
+
+void physmem_free(struct physmem *pm)
+{
+	if (!pm)
+		return;
+	for (size_t i = 0; i < pm->tables.cap; i++)
+		if (pm->tables.k[i])
+			free((void *)(uintptr_t)pm->tables.v[i]);
+	u64map_free(&pm->tables);
+	for (int s = 0; s < PS_COUNT; s++)
+		free(pm->free[s].pa);
+	free(pm);
+}
+
+static int list_push(struct frame_list *l, uint64_t pa)
+{
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 256;
+		uint64_t *np = realloc(l->pa, nc * sizeof *np);
+		if (!np)
+			return VM_ENOMEM;
+		l->pa = np;
+		l->cap = nc;
+	}
+	l->pa[l->n++] = pa;
+	return 0;
+}
+
+static int alloc_frame(struct physmem *pm, enum page_size ps, uint64_t *pa)
+{
+	struct frame_list *fl = &pm->free[ps];
+	if (fl->n) {
+		*pa = fl->pa[--fl->n];
+		return 0;
+	}
+	if (ps == PS_1G) {
+		if (pm->next + ps_bytes(PS_1G) > pm->limit || pm->next + ps_bytes(PS_1G) < pm->next)
+			return VM_ELIMIT;
+		*pa = pm->next;
+		pm->next += ps_bytes(PS_1G);
+		return 0;
+	}
+	if (pm->cur[ps] == pm->cur_end[ps]) {
+		uint64_t chunk;
+		int rc = alloc_frame(pm, (enum page_size)(ps + 1), &chunk);
+		if (rc < 0)
+			return rc;
+		pm->cur[ps] = chunk;
+		pm->cur_end[ps] = chunk + ps_bytes((enum page_size)(ps + 1));
+	}
+	*pa = pm->cur[ps];
+	pm->cur[ps] += ps_bytes(ps);
+	return 0;
+}
+
+int physmem_alloc(struct physmem *pm, enum page_size ps, uint64_t *pa)
+{
+	int rc = alloc_frame(pm, ps, pa);
+	if (rc == 0) {
+		pm->use.frames[ps]++;
+		pm->use.bytes_in_use += ps_bytes(ps);
+	}
+	return rc;
+}
+
+void physmem_release(struct physmem *pm, uint64_t pa, enum page_size ps)
+{
+	if (list_push(&pm->free[ps], pa) < 0)
+		return; /* out of memory for the free list: the frame is leaked, not reused */
+	pm->use.frames[ps]--;
+	pm->use.bytes_in_use -= ps_bytes(ps);
+}
+
+int physmem_alloc_table(struct physmem *pm, uint64_t *pa)
+{
+	uint64_t *page = calloc(PT_ENTRIES, sizeof *page);
+	if (!page)
+		return VM_ENOMEM;
+	int rc = alloc_frame(pm, PS_4K, pa);
+	if (rc < 0) {
+		free(page);
+		return rc;
+	}
+	if (u64map_put(&pm->tables, *pa >> 12, (uint64_t)(uintptr_t)page) < 0) {
+		free(page);
+		list_push(&pm->free[PS_4K], *pa);
+		return VM_ENOMEM;
+	}
+	pm->use.table_pages++;
+	pm->use.bytes_in_use += 4096;
+	if (pm->use.table_pages > pm->use.table_pages_peak)
+		pm->use.table_pages_peak = pm->use.table_pages;
+	return 0;
+}
+
+void physmem_release_table(struct physmem *pm, uint64_t pa)
+{
+	uint64_t *v = u64map_get(&pm->tables, pa >> 12);
+	if (!v) {
+		fprintf(stderr, "vmsim: internal error: releasing 0x%llx, not a table page\n",
+			(unsigned long long)pa);
+		abort();
+	}
+	free((void *)(uintptr_t)*v);
+	u64map_del(&pm->tables, pa >> 12);
+	pm->use.table_pages--;
+	pm->use.bytes_in_use -= 4096;
+	list_push(&pm->free[PS_4K], pa & ~0xfffull);
+}
+
+uint64_t *physmem_table(const struct physmem *pm, uint64_t pa)
+{
+	const uint64_t *v = u64map_get(&pm->tables, pa >> 12);
+	return v ? (uint64_t *)(uintptr_t)*v : NULL;
+}
+
+uint64_t physmem_read(const struct physmem *pm, uint64_t pa)
+{
+	const uint64_t *t = physmem_table(pm, pa);
+	return t ? t[(pa & 0xfff) >> 3] : 0;
+}
+
+void physmem_write(struct physmem *pm, uint64_t pa, uint64_t val)
+{
+	uint64_t *t = physmem_table(pm, pa);
+	if (!t) {
+		fprintf(stderr, "vmsim: internal error: write of 0x%llx to 0x%llx, not a table page\n",
+			(unsigned long long)val, (unsigned long long)pa);
+		abort();
+	}
+	t[(pa & 0xfff) >> 3] = val;
+}
+
+void physmem_usage(const struct physmem *pm, struct physmem_usage *u)
+{
+	*u = pm->use;
+}
+
+static uint64_t ops_read(void *arg, uint64_t pa) { return physmem_read(arg, pa); }
+static void ops_write(void *arg, uint64_t pa, uint64_t v) { physmem_write(arg, pa, v); }
+static int ops_alloc(void *arg, uint64_t *pa) { return physmem_alloc_table(arg, pa); }
+
+void physmem_pt_ops(struct physmem *pm, struct pt_mem_ops *ops)
+{
+	ops->read = ops_read;
+	ops->write = ops_write;
+	ops->alloc_table = ops_alloc;
+	ops->arg = pm;
+}
+
+void physmem_split(struct physmem *pm, enum page_size ps)
+{
+	pm->use.frames[ps]--;
+	pm->use.frames[ps - 1] += PT_ENTRIES;
+}

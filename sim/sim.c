@@ -1,0 +1,679 @@
+/*
+ * sim.c - the run loop: events in, TLB lookups, walks on a miss, the
+ * guest-OS model for everything else.
+ *
+ * Notes:
+ *  - The hit path is inline in sim_consume: one lookup in the 4 KiB L1
+ *    array, a permission test against a precomputed mask, two counters.
+ *    Everything else (other page sizes, the L2 TLB, walks, faults, other
+ *    events) is out of line.
+ *  - Cycles: each access costs cpu.access_cycles; an L1 TLB hit adds
+ *    tlb.l1.latency, an L2 hit tlb.l2.latency, a walk the cost of each
+ *    entry fetch (cache model or fixed).  Those derived from counts (base,
+ *    L1 latency) are added once in sim_finish, off the hot path.
+ *  - A hit whose entry lacks the permission the access needs raises the
+ *    page fault at once, as x86 may, without a walk; a store through an
+ *    entry with D clear re-walks to set D (a "dirty assist").
+ *  - Instruction fetches of 1 GiB pages are cached in the iTLB's 2 MiB
+ *    array as 2 MiB pieces, as Intel's iTLBs have no 1 GiB entries.
+ */
+#include "sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NEED_INVALID (1ull << 62) /* never set in an entry: unknown ops miss and are refused */
+
+/* ---- modes ---- */
+
+static const struct mmu_ops *const modes[] = {&mmu_native};
+
+static const struct {
+	const char *alias, *name;
+} aliases[] = {{"ept", "nested"}, {"npt", "nested"}};
+
+const struct mmu_ops *mmu_find(const char *name)
+{
+	for (size_t i = 0; i < VM_ARRAY_SIZE(aliases); i++)
+		if (!strcmp(name, aliases[i].alias))
+			name = aliases[i].name;
+	for (size_t i = 0; i < VM_ARRAY_SIZE(modes); i++)
+		if (!strcmp(name, modes[i]->name))
+			return modes[i];
+	return NULL;
+}
+
+const char *mmu_names(void)
+{
+	static char buf[128];
+	buf[0] = 0;
+	for (size_t i = 0; i < VM_ARRAY_SIZE(modes); i++) {
+		strncat(buf, i ? ", " : "", sizeof buf - strlen(buf) - 1);
+		strncat(buf, modes[i]->name, sizeof buf - strlen(buf) - 1);
+	}
+	return buf;
+}
+
+/* ---- set-up ---- */
+
+static int tlb_make(struct tlb *t, const struct cfg_cache *cc, unsigned classes,
+		    enum tlb_policy pol, const char *name, struct vmerr *err)
+{
+	struct tlb_geom g = {.entries = cc->entries, .ways = cc->ways, .policy = pol,
+			     .classes = classes, .shift = {12, 21, 30}};
+	int rc = tlb_init(t, &g, err);
+	if (rc < 0) {
+		char m[sizeof err->msg];
+		snprintf(m, sizeof m, "%s", err ? err->msg : "");
+		return vmerr_set(err, rc, "%s: %s", name, m);
+	}
+	return 0;
+}
+
+static void vcpu_free(struct vcpu *c)
+{
+	for (int i = 0; i < PS_COUNT; i++)
+		if (c->l1d[i].e)
+			tlb_free(&c->l1d[i]);
+	for (int i = 0; i < 2; i++)
+		if (c->l1i[i].e)
+			tlb_free(&c->l1i[i]);
+	if (c->l2.e)
+		tlb_free(&c->l2);
+	if (c->have_l2_1g)
+		tlb_free(&c->l2_1g);
+	pwc_free(&c->pwc);
+}
+
+static int vcpu_init(struct sim *s, struct vcpu *c, unsigned id, struct vmerr *err)
+{
+	const struct cfg *cf = &s->cfg;
+	enum tlb_policy pol = (enum tlb_policy)cf->policy;
+	int rc;
+	memset(c, 0, sizeof *c);
+	c->id = id;
+	c->vpid = 1 + id; /* VPID 0 is the host's (SDM 28.1) */
+	if (cf->l1d_split) {
+		rc = tlb_make(&c->l1d[PS_4K], &cf->l1d, 1u << PS_4K, pol, "tlb.l1d", err);
+		if (!rc && cf->l1d_2m.entries)
+			rc = tlb_make(&c->l1d[PS_2M], &cf->l1d_2m, 1u << PS_2M, pol, "tlb.l1d_2m", err);
+		if (!rc && cf->l1d_1g.entries)
+			rc = tlb_make(&c->l1d[PS_1G], &cf->l1d_1g, 1u << PS_1G, pol, "tlb.l1d_1g", err);
+	} else {
+		rc = tlb_make(&c->l1d[0], &cf->l1d, 7, pol, "tlb.l1d", err);
+	}
+	if (!rc && cf->l1i.entries)
+		rc = tlb_make(&c->l1i[0], &cf->l1i, 1u << PS_4K, pol, "tlb.l1i", err);
+	if (!rc && cf->l1i_2m.entries)
+		rc = tlb_make(&c->l1i[1], &cf->l1i_2m, 1u << PS_2M, pol, "tlb.l1i_2m", err);
+	if (!rc)
+		rc = tlb_make(&c->l2, &cf->l2, cf->l2_holds_1g ? 7 : 3, pol, "tlb.l2", err);
+	if (!rc && !cf->l2_holds_1g && cf->l2_1g.entries) {
+		rc = tlb_make(&c->l2_1g, &cf->l2_1g, 1u << PS_1G, pol, "tlb.l2_1g", err);
+		c->have_l2_1g = rc == 0;
+	}
+	if (!rc)
+		rc = pwc_init(&c->pwc, cf->pwc, cf->guest_levels, cf->pwc_enabled, pol, err);
+	if (rc < 0)
+		vcpu_free(c);
+	c->ctx = tlb_ctx(c->vpid, 0);
+	return rc;
+}
+
+static void hook_pt_write(void *arg, gpa_t ea, uint64_t old, uint64_t val)
+{
+	struct sim *s = arg;
+	if (s->mode->pt_write)
+		s->mode->pt_write(s, ea, old, val);
+}
+
+static uint32_t proc_ctx(const struct sim *s, const struct vcpu *c, const struct gos_proc *p)
+{
+	return tlb_ctx(c->vpid, s->cfg.pcid ? p->pcid : 0);
+}
+
+static void hook_invlpg(void *arg, const struct gos_proc *p, gva_t va)
+{
+	struct sim *s = arg;
+	for (unsigned i = 0; i < s->ncpu; i++) {
+		struct vcpu *c = &s->cpu[i];
+		/* Without PCIDs only the running address space can have entries. */
+		if (!s->cfg.pcid && c->cur != p)
+			continue;
+		sim_tlb_invlpg(s, c, proc_ctx(s, c, p), va);
+		if (c->cur == p)
+			s->st.cycles_os += s->cfg.invlpg_cycles;
+		if (s->mode->invlpg)
+			s->mode->invlpg(s, c, p, va);
+	}
+}
+
+static void hook_flush(void *arg, const struct gos_proc *p)
+{
+	struct sim *s = arg;
+	for (unsigned i = 0; i < s->ncpu; i++) {
+		struct vcpu *c = &s->cpu[i];
+		if (!s->cfg.pcid && c->cur != p)
+			continue;
+		sim_tlb_flush(s, c, proc_ctx(s, c, p), TLB_CTX_ALL, true);
+	}
+	if (s->mode->flush)
+		s->mode->flush(s, p);
+}
+
+static void hook_table_freed(void *arg, gpa_t table)
+{
+	struct sim *s = arg;
+	if (s->mode->table_freed)
+		s->mode->table_freed(s, table);
+}
+
+struct sim *sim_new(const struct cfg *cfg, const struct mmu_ops *mode, struct vmerr *err)
+{
+	struct sim *s = calloc(1, sizeof *s);
+	if (!s) {
+		vmerr_set(err, VM_ENOMEM, "out of memory");
+		return NULL;
+	}
+	s->cfg = *cfg;
+	s->mode = mode;
+	s->gfmt = pt_format_get(PT_X86, cfg->guest_levels);
+	s->gpm = physmem_new(0, cfg->guest_mem_gb << 30);
+	struct gos_hooks h = {hook_pt_write, hook_invlpg, hook_flush, hook_table_freed, s};
+	s->os = s->gpm ? gos_new(&s->cfg, s->gpm, &s->st, &h) : NULL;
+	if (!s->os) {
+		vmerr_set(err, VM_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < 256; i++)
+		s->need[i] = NEED_INVALID;
+	s->need[EV_LOAD] = PTE_PERM_U;
+	s->need[EV_STORE] = PTE_PERM_U | PTE_PERM_W | PTE_PERM_D;
+	s->need[EV_FETCH] = PTE_PERM_U | PTE_PERM_X;
+	memcpy(s->hot_need, s->need, sizeof s->need);
+
+	if (cfg->pte_model == PTE_MODEL_CACHE || cfg->data_in_cache) {
+		struct dcache_geom g = {.mem_latency = cfg->dram_latency, .policy = TLB_LRU};
+		for (int i = 0; i < 3; i++) {
+			g.lvl[i].kib = cfg->dl[i].kib;
+			g.lvl[i].ways = cfg->dl[i].ways;
+			g.lvl[i].latency = cfg->dl[i].latency;
+		}
+		if (dcache_init(&s->dc, &g, err) < 0)
+			goto fail;
+		s->use_dcache = true;
+	}
+	s->ncpu = 1;
+	for (unsigned i = 0; i < s->ncpu; i++)
+		if (vcpu_init(s, &s->cpu[i], i, err) < 0) {
+			s->ncpu = i;
+			goto fail;
+		}
+	if (mode->init && mode->init(s, err) < 0) {
+		s->mode = &mmu_native; /* nothing of the failed mode to tear down */
+		goto fail;
+	}
+	return s;
+fail:
+	sim_free(s);
+	return NULL;
+}
+
+void sim_set_check(struct sim *s, bool check,
+		   void (*on_access)(void *arg, uint32_t pid, gva_t va, gpa_t gpa), void *arg)
+{
+	s->check = check;
+	s->on_access = on_access;
+	s->on_access_arg = arg;
+	for (int i = 0; i < 256; i++)
+		s->hot_need[i] = (check || on_access) ? NEED_INVALID : s->need[i];
+}
+
+void sim_free(struct sim *s)
+{
+	if (!s)
+		return;
+	if (s->mode && s->mode->fini)
+		s->mode->fini(s);
+	for (unsigned i = 0; i < s->ncpu; i++)
+		vcpu_free(&s->cpu[i]);
+	if (s->use_dcache)
+		dcache_free(&s->dc);
+	gos_free(s->os);
+	physmem_free(s->gpm);
+	free(s);
+}
+
+/* ---- TLB maintenance ---- */
+
+void sim_tlb_flush(struct sim *s, struct vcpu *c, uint32_t ctx, uint32_t mask, bool keep_global)
+{
+	unsigned n = 0;
+	for (int i = 0; i < PS_COUNT; i++)
+		if (c->l1d[i].e)
+			n += tlb_flush_ctx(&c->l1d[i], ctx, mask, keep_global);
+	for (int i = 0; i < 2; i++)
+		if (c->l1i[i].e)
+			n += tlb_flush_ctx(&c->l1i[i], ctx, mask, keep_global);
+	n += tlb_flush_ctx(&c->l2, ctx, mask, keep_global);
+	if (c->have_l2_1g)
+		n += tlb_flush_ctx(&c->l2_1g, ctx, mask, keep_global);
+	pwc_flush_ctx(&c->pwc, ctx, mask);
+	s->st.tlb_flushes++;
+	s->st.tlb_flushed_entries += n;
+}
+
+void sim_tlb_invlpg(struct sim *s, struct vcpu *c, uint32_t ctx, gva_t va)
+{
+	unsigned n = 0;
+	for (int i = 0; i < PS_COUNT; i++)
+		if (c->l1d[i].e)
+			n += tlb_inval_addr(&c->l1d[i], va, ctx, TLB_CTX_ALL);
+	for (int i = 0; i < 2; i++)
+		if (c->l1i[i].e)
+			n += tlb_inval_addr(&c->l1i[i], va, ctx, TLB_CTX_ALL);
+	n += tlb_inval_addr(&c->l2, va, ctx, TLB_CTX_ALL);
+	if (c->have_l2_1g)
+		n += tlb_inval_addr(&c->l2_1g, va, ctx, TLB_CTX_ALL);
+	/* INVLPG drops every paging-structure-cache entry of the PCID (SDM 4.10.4.1). */
+	pwc_flush_ctx(&c->pwc, ctx, TLB_CTX_ALL);
+	s->st.tlb_flushed_entries += n;
+}
+
+void sim_cold(struct sim *s)
+{
+	for (unsigned i = 0; i < s->ncpu; i++) {
+		struct vcpu *c = &s->cpu[i];
+		for (int j = 0; j < PS_COUNT; j++)
+			if (c->l1d[j].e)
+				tlb_flush_all(&c->l1d[j]);
+		for (int j = 0; j < 2; j++)
+			if (c->l1i[j].e)
+				tlb_flush_all(&c->l1i[j]);
+		tlb_flush_all(&c->l2);
+		if (c->have_l2_1g)
+			tlb_flush_all(&c->l2_1g);
+		pwc_flush_all(&c->pwc);
+	}
+	if (s->use_dcache)
+		dcache_flush(&s->dc);
+}
+
+/* ---- walks ---- */
+
+unsigned sim_pte_cost(struct sim *s, uint64_t pa, uint8_t *src)
+{
+	if (s->cfg.pte_model == PTE_MODEL_FIXED) {
+		*src = WS_FIXED;
+		return s->cfg.pte_latency;
+	}
+	unsigned lat;
+	unsigned lvl = dcache_access(&s->dc, pa, &lat);
+	*src = (uint8_t)lvl; /* WS_L1..WS_MEM follow the dcache levels */
+	return lat;
+}
+
+void sim_walk_ref(struct sim *s, struct walk_rec *rec, uint8_t dim, unsigned level,
+		  uint64_t table, uint64_t entry_addr, uint64_t entry_pa, uint64_t value)
+{
+	uint8_t src;
+	unsigned cyc = sim_pte_cost(s, entry_pa, &src);
+	s->st.walk_refs++;
+	s->st.cycles_walk += cyc;
+	switch (src) {
+	case WS_L1: s->st.pte_from_l1++; break;
+	case WS_L2: s->st.pte_from_l2++; break;
+	case WS_L3: s->st.pte_from_l3++; break;
+	case WS_MEM: s->st.pte_from_mem++; break;
+	default: break;
+	}
+	if (rec->n < WALK_MAX_REFS)
+		rec->ref[rec->n++] = (struct walk_ref){.dim = dim, .level = (uint8_t)level, .src = src,
+						       .cycles = cyc, .table = table,
+						       .entry_addr = entry_addr, .entry_pa = entry_pa,
+						       .value = value};
+}
+
+/* ---- the access path ---- */
+
+static inline uint64_t *l1_hit_counter(struct sim *s, unsigned cls)
+{
+	return cls == PS_4K ? &s->st.tlb_l1_hits_4k
+	       : cls == PS_2M ? &s->st.tlb_l1_hits_2m
+			      : &s->st.tlb_l1_hits_1g;
+}
+
+/* Probe every L1 array that could hold va for this op (4 KiB first). */
+static struct tlb_entry *l1_probe(struct vcpu *c, uint8_t op, gva_t va, unsigned *cls)
+{
+	struct tlb_entry *e;
+	if (op == EV_FETCH) {
+		if (c->l1i[0].e && (e = tlb_lookup(&c->l1i[0], va, PS_4K, c->ctx))) {
+			*cls = PS_4K;
+			return e;
+		}
+		if (c->l1i[1].e && (e = tlb_lookup(&c->l1i[1], va, PS_2M, c->ctx))) {
+			*cls = PS_2M;
+			return e;
+		}
+		return NULL;
+	}
+	for (unsigned ps = 0; ps < PS_COUNT; ps++) {
+		struct tlb *t = c->l1d[0].classes & (1u << ps) ? &c->l1d[0] : &c->l1d[ps];
+		if (t->e && (e = tlb_lookup(t, va, ps, c->ctx))) {
+			*cls = ps;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static struct tlb_entry *l2_probe(struct vcpu *c, gva_t va, unsigned *cls)
+{
+	struct tlb_entry *e;
+	for (unsigned ps = 0; ps < PS_COUNT; ps++) {
+		struct tlb *t = (c->l2.classes & (1u << ps)) ? &c->l2 : (c->have_l2_1g ? &c->l2_1g : NULL);
+		if (t && (e = tlb_lookup(t, va, ps, c->ctx))) {
+			*cls = ps;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static void l1_fill(struct vcpu *c, uint8_t op, gva_t va, unsigned ps, uint64_t page,
+		    unsigned perms)
+{
+	uint32_t mask = (perms & PTE_PERM_G) ? TLB_CTX_VPID_MASK : TLB_CTX_ALL;
+	if (op == EV_FETCH) {
+		if (ps == PS_4K) {
+			if (c->l1i[0].e)
+				tlb_insert(&c->l1i[0], va, PS_4K, c->ctx, mask, page | perms);
+		} else if (c->l1i[1].e) {
+			uint64_t piece = page + (va & (ps_bytes((enum page_size)ps) - 1) & ~(ps_bytes(PS_2M) - 1));
+			tlb_insert(&c->l1i[1], va, PS_2M, c->ctx, mask, piece | perms);
+		}
+		return;
+	}
+	struct tlb *t = c->l1d[0].classes & (1u << ps) ? &c->l1d[0] : &c->l1d[ps];
+	if (t->e)
+		tlb_insert(t, va, ps, c->ctx, mask, page | perms);
+}
+
+static void l2_fill(struct vcpu *c, gva_t va, unsigned ps, uint64_t page, unsigned perms)
+{
+	uint32_t mask = (perms & PTE_PERM_G) ? TLB_CTX_VPID_MASK : TLB_CTX_ALL;
+	struct tlb *t = (c->l2.classes & (1u << ps)) ? &c->l2 : (c->have_l2_1g ? &c->l2_1g : NULL);
+	if (t)
+		tlb_insert(t, va, ps, c->ctx, mask, page | perms);
+}
+
+static void check_access(struct sim *s, struct vcpu *c, gva_t va, uint64_t pa)
+{
+	gpa_t want = 0, got = s->mode->to_gpa ? s->mode->to_gpa(s, pa) : pa;
+	if (gos_translate(s->os, c->cur, va, &want) < 0 || want != got)
+		s->check_failures++;
+	if (s->on_access)
+		s->on_access(s->on_access_arg, c->cur->pid, va, got);
+}
+
+static int fail(struct sim *s, int rc)
+{
+	if (!s->err)
+		s->err = rc;
+	return rc;
+}
+
+static void access_slow(struct sim *s, struct vcpu *c, uint8_t op, gva_t va)
+{
+	uint64_t need = s->need[op];
+	struct tlb_entry *e;
+	unsigned cls = 0;
+
+	if (VM_UNLIKELY(need == NEED_INVALID)) {
+		fail(s, vmerr_set(&s->errmsg, VM_EINPUT, "access with invalid operation %u at 0x%llx",
+				  op, (unsigned long long)va));
+		return;
+	}
+	if (VM_UNLIKELY(!s->have_first)) {
+		s->have_first = true;
+		s->first_va = va;
+		s->first_pid = c->cur->pid;
+	}
+	s->opcount[op]++;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		e = l1_probe(c, op, va, &cls);
+		if (e) {
+			if ((e->val & need) == need) {
+				(*l1_hit_counter(s, cls))++;
+				goto done;
+			}
+			goto refused;
+		}
+		s->st.tlb_l1_misses++;
+		if (op == EV_FETCH)
+			s->st.tlb_l1i_misses++;
+		else
+			s->st.tlb_l1d_misses++;
+		e = l2_probe(c, va, &cls);
+		if (e) {
+			if ((e->val & need) == need) {
+				s->st.tlb_l2_hits++;
+				s->st.cycles_tlb += s->cfg.l2_latency;
+				if (cls == PS_4K)
+					s->st.tlb_l2_hits_4k++;
+				else if (cls == PS_2M)
+					s->st.tlb_l2_hits_2m++;
+				else
+					s->st.tlb_l2_hits_1g++;
+				l1_fill(c, op, va, cls, e->val & ~TLB_VAL_PERMS, (unsigned)(e->val & TLB_VAL_PERMS));
+				e = l1_probe(c, op, va, &cls);
+				goto done;
+			}
+			goto refused;
+		}
+		s->st.tlb_l2_misses++;
+	walk:;
+		struct mmu_fill fill;
+		walk_rec_reset(&s->rec);
+		int rc = s->mode->fill(s, c, va, (unsigned)need, &fill, &s->rec);
+		if (rc < 0) {
+			fail(s, rc);
+			return;
+		}
+		if (rc == MMU_OK) {
+			if (fill.ps == PS_4K)
+				s->st.tlb_l2_misses_4k++;
+			else if (fill.ps == PS_2M)
+				s->st.tlb_l2_misses_2m++;
+			else
+				s->st.tlb_l2_misses_1g++;
+			l2_fill(c, va, fill.ps, fill.pa_page, fill.perms & TLB_VAL_PERMS);
+			l1_fill(c, op, va, fill.ps, fill.pa_page, fill.perms & TLB_VAL_PERMS);
+			if (VM_UNLIKELY(s->check || s->on_access))
+				check_access(s, c, va, fill.pa_page + (va & (ps_bytes(fill.ps) - 1)));
+			return;
+		}
+		goto fault;
+	refused:
+		/* W present but D clear: the hardware re-walks to set D. */
+		if ((need & PTE_PERM_W) && (e->val & PTE_PERM_W) && !(e->val & PTE_PERM_D) &&
+		    (e->val & need & ~(uint64_t)PTE_PERM_D) == (need & ~(uint64_t)PTE_PERM_D)) {
+			s->st.dirty_assists++;
+			goto walk;
+		}
+	fault:
+		if (s->mode->guest_fault)
+			s->mode->guest_fault(s, c, va);
+		rc = gos_fault(s->os, c->cur, va, (unsigned)(need & ~(uint64_t)PTE_PERM_D), &s->errmsg);
+		if (rc < 0) {
+			fail(s, rc);
+			return;
+		}
+		if (rc == GOS_SEGV)
+			return; /* the access is dropped, as a killed instruction would be */
+	}
+	fail(s, vmerr_set(&s->errmsg, VM_EINPUT,
+			  "internal: access to 0x%llx by pid %u still faults after the kernel fixed it",
+			  (unsigned long long)va, c->cur->pid));
+	return;
+done:
+	if (VM_UNLIKELY(s->check || s->on_access))
+		check_access(s, c, va, (e->val & ~TLB_VAL_PERMS) + (va & (ps_bytes((enum page_size)cls) - 1)));
+}
+
+/* ---- other events ---- */
+
+static int switch_to(struct sim *s, struct vcpu *c, uint32_t pid)
+{
+	struct gos_proc *p;
+	int rc = gos_get(s->os, pid, &p, &s->errmsg);
+	if (rc < 0)
+		return rc;
+	if (c->cur == p)
+		return 0;
+	c->cur = p;
+	s->st.context_switches++;
+	s->st.cr3_writes++;
+	s->st.cycles_os += s->cfg.switch_cycles;
+	if (s->cfg.pcid) {
+		c->ctx = tlb_ctx(c->vpid, p->pcid); /* MOV CR3 with bit 63 set: no flush */
+	} else {
+		c->ctx = tlb_ctx(c->vpid, 0);
+		sim_tlb_flush(s, c, c->ctx, TLB_CTX_ALL, true);
+	}
+	if (s->mode->cr3_write)
+		s->mode->cr3_write(s, c);
+	return 0;
+}
+
+static int event_slow(struct sim *s, const struct vm_event *e)
+{
+	if (e->vcpu >= s->ncpu)
+		return vmerr_set(&s->errmsg, VM_EINPUT,
+				 "event on vCPU %u, but the model has %u vCPU (several vCPUs are not "
+				 "modelled yet)", e->vcpu, s->ncpu);
+	struct vcpu *c = &s->cpu[e->vcpu];
+	int rc;
+
+	if (e->kind >= EV_KIND_COUNT)
+		return vmerr_set(&s->errmsg, VM_EINPUT, "unknown event kind %u", e->kind);
+	if (e->kind != EV_EXIT && (!c->cur || c->cur->pid != e->pid)) {
+		rc = switch_to(s, c, e->pid);
+		if (rc < 0)
+			return rc;
+	}
+	switch ((enum ev_kind)e->kind) {
+	case EV_ACCESS:
+		access_slow(s, c, e->op, e->addr);
+		return s->err;
+	case EV_SWITCH:
+		return 0; /* done above */
+	case EV_MAP:
+		return gos_map(s->os, c->cur, e->addr, e->arg, e->op, &s->errmsg);
+	case EV_UNMAP:
+		return gos_unmap(s->os, c->cur, e->addr, e->arg, &s->errmsg);
+	case EV_PROTECT:
+		return gos_protect(s->os, c->cur, e->addr, e->arg, e->op, &s->errmsg);
+	case EV_FORK:
+		if (e->arg > UINT32_MAX)
+			return vmerr_set(&s->errmsg, VM_EINPUT, "fork: child pid %llu out of range",
+					 (unsigned long long)e->arg);
+		return gos_fork(s->os, c->cur, (uint32_t)e->arg, &s->errmsg);
+	case EV_EXIT: {
+		struct gos_proc *p = gos_find(s->os, e->pid);
+		if (!p)
+			return vmerr_set(&s->errmsg, VM_EINPUT, "exit of process %u, which does not exist",
+					 e->pid);
+		for (unsigned i = 0; i < s->ncpu; i++)
+			if (s->cpu[i].cur == p)
+				s->cpu[i].cur = NULL; /* the next event switches to someone */
+		gos_exit(s->os, p);
+		return 0;
+	}
+	case EV_SYSCALL:
+		s->st.syscalls++;
+		s->st.cycles_os += s->cfg.syscall_cycles;
+		break;
+	case EV_IO:
+		s->st.io_ops++;
+		s->st.cycles_os += s->cfg.io_cycles;
+		break;
+	case EV_CR8:
+		s->st.cr8_writes++;
+		s->st.cycles_os += s->cfg.cr8_cycles;
+		break;
+	case EV_EXCEPTION:
+		s->st.exceptions++;
+		s->st.cycles_os += s->cfg.exception_cycles;
+		break;
+	case EV_CALLRET:
+		s->st.callrets++;
+		s->st.cycles_os += s->cfg.callret_cycles;
+		break;
+	case EV_PHASE:
+		s->st.phases++;
+		return 0;
+	case EV_KIND_COUNT:
+		break;
+	}
+	if (s->mode->sensitive)
+		s->mode->sensitive(s, c, e);
+	return 0;
+}
+
+int sim_consume(void *arg, const struct vm_event *ev, size_t n)
+{
+	struct sim *s = arg;
+	struct vcpu *c = &s->cpu[0];
+	if (s->err)
+		return s->err;
+	for (size_t i = 0; i < n; i++) {
+		const struct vm_event *e = &ev[i];
+		/* The hot path: an access by the running process that hits the
+		 * 4 KiB L1 dTLB/iTLB with the rights it needs. */
+		if (VM_LIKELY(e->kind == EV_ACCESS && e->vcpu == 0 && c->cur && e->pid == c->cur->pid)) {
+			struct tlb *t = e->op == EV_FETCH ? &c->l1i[0] : &c->l1d[0];
+			struct tlb_entry *te = tlb_lookup(t, e->addr, PS_4K, c->ctx);
+			if (VM_LIKELY(te && (te->val & s->hot_need[e->op]) == s->hot_need[e->op])) {
+				s->opcount[e->op]++;
+				s->st.tlb_l1_hits_4k++;
+				continue;
+			}
+			access_slow(s, c, e->op, e->addr);
+		} else {
+			int rc = event_slow(s, e);
+			if (rc < 0)
+				return fail(s, rc);
+		}
+		if (VM_UNLIKELY(s->err))
+			return s->err;
+	}
+	return 0;
+}
+
+void sim_finish(struct sim *s)
+{
+	struct stats *st = &s->st;
+	st->loads = s->opcount[EV_LOAD];
+	st->stores = s->opcount[EV_STORE];
+	st->fetches = s->opcount[EV_FETCH];
+	st->accesses = st->loads + st->stores + st->fetches;
+	st->tlb_l1_hits = st->tlb_l1_hits_4k + st->tlb_l1_hits_2m + st->tlb_l1_hits_1g;
+	st->cycles_base = st->accesses * s->cfg.access_cycles;
+	st->cycles_tlb += st->tlb_l1_hits * s->cfg.l1_latency;
+}
+
+int sim_explain(struct sim *s, uint32_t pid, gva_t va, struct walk_rec *rec, struct mmu_fill *out,
+		struct vmerr *err)
+{
+	struct vcpu *c = &s->cpu[0];
+	int rc = switch_to(s, c, pid);
+	if (rc < 0)
+		return vmerr_set(err, rc, "%s", s->errmsg.msg);
+	walk_rec_reset(rec);
+	rc = s->mode->fill(s, c, va, PTE_PERM_U, out, rec);
+	if (rc < 0)
+		return vmerr_set(err, rc, "%s", s->errmsg.msg);
+	return rc;
+}

@@ -1,0 +1,149 @@
+/*
+ * sim.h - one simulated machine: vCPUs with their TLBs and caches, the
+ * guest-OS model, the MMU mode, the statistics, and the run loop that eats
+ * event batches.
+ *
+ * The struct bodies are public for the MMU modes (sim/, sim/shadow/,
+ * sim/nested/) and the tests; other users go through the functions.
+ *
+ * TLB entries, in every mode, map a virtual page to the final physical
+ * page: val = page base | PTE_PERM_* bits (W U X G A D in bits 0..5).
+ */
+#ifndef VMSIM_SIM_H
+#define VMSIM_SIM_H
+
+#include "config.h"
+#include "event.h"
+#include "gos.h"
+#include "physmem.h"
+#include "stats.h"
+#include "tlb/dcache.h"
+#include "tlb/pwc.h"
+#include "tlb/tlb.h"
+#include "walk.h"
+
+#define SIM_MAX_VCPUS 1
+#define TLB_VAL_PERMS 0x3full
+
+struct sim;
+
+struct vcpu {
+	unsigned id, vpid;
+	struct tlb l1d[PS_COUNT]; /* split: one per size; else [0] holds every size */
+	struct tlb l1i[2];        /* 4 KiB, and 2 MiB (1 GiB pages as 2 MiB pieces) */
+	struct tlb l2, l2_1g;
+	bool have_l2_1g;
+	struct pwc pwc; /* paging-structure caches of the table the hardware walks */
+	uint32_t ctx;   /* tlb_ctx(vpid, pcid) of what runs now */
+	struct gos_proc *cur;
+};
+
+/* What a successful translation puts in the TLBs. */
+struct mmu_fill {
+	uint64_t pa_page; /* final physical page base (host-physical when virtualized) */
+	enum page_size ps;
+	unsigned perms;   /* PTE_PERM_* */
+};
+
+enum { MMU_OK = 0, MMU_GUEST_FAULT = 1 };
+
+/*
+ * A memory-virtualization technique: chosen once per run, called only off
+ * the TLB-hit path.
+ */
+struct mmu_ops {
+	const char *name;
+	const char *desc;
+	int (*init)(struct sim *s, struct vmerr *err);
+	void (*fini)(struct sim *s);
+	/* TLB miss: walk and fill *out, MMU_GUEST_FAULT if the guest's own
+	 * tables do not allow the access, or a negative error. */
+	int (*fill)(struct sim *s, struct vcpu *c, gva_t va, unsigned need, struct mmu_fill *out,
+		    struct walk_rec *rec);
+	/* Physical address from fill -> guest-physical (functional checks). */
+	gpa_t (*to_gpa)(struct sim *s, uint64_t pa);
+	/* Guest kernel events; any may be NULL. */
+	void (*pt_write)(struct sim *s, gpa_t entry, uint64_t old, uint64_t val);
+	void (*cr3_write)(struct sim *s, struct vcpu *c);
+	void (*invlpg)(struct sim *s, struct vcpu *c, const struct gos_proc *p, gva_t va);
+	void (*flush)(struct sim *s, const struct gos_proc *p);
+	void (*table_freed)(struct sim *s, gpa_t table);
+	/* The guest takes a page fault (before gos_fault handles it). */
+	void (*guest_fault)(struct sim *s, struct vcpu *c, gva_t va);
+	/* A sensitive instruction: syscall, I/O, CR8, exception, call/ret. */
+	void (*sensitive)(struct sim *s, struct vcpu *c, const struct vm_event *ev);
+};
+
+const struct mmu_ops *mmu_find(const char *name);
+/* "native, bt, vtx, nested (ept, npt), pv" for messages. */
+const char *mmu_names(void);
+
+struct sim {
+	struct cfg cfg;
+	const struct mmu_ops *mode;
+	void *mode_state;
+	struct stats st;
+	struct physmem *gpm;
+	struct gos *os;
+	const struct pt_format *gfmt;
+	struct dcache dc;
+	bool use_dcache;
+	struct vcpu cpu[SIM_MAX_VCPUS];
+	unsigned ncpu;
+	uint64_t need[256];     /* PTE_PERM_* an access op needs; unknown ops need an impossible bit */
+	uint64_t hot_need[256]; /* what the inline hit path demands: need, or impossible when checking */
+	uint64_t opcount[4];
+	struct walk_rec rec; /* scratch record of the last walk */
+	int err;
+	struct vmerr errmsg;
+	bool have_first;
+	gva_t first_va;
+	uint32_t first_pid;
+	/* Functional check (tests): every access's guest-physical address is
+	 * compared with a software walk of the guest's tables. */
+	bool check;
+	uint64_t check_failures;
+	void (*on_access)(void *arg, uint32_t pid, gva_t va, gpa_t gpa);
+	void *on_access_arg;
+};
+
+struct sim *sim_new(const struct cfg *cfg, const struct mmu_ops *mode, struct vmerr *err);
+/* Turn the functional check on (every access leaves the inline path) and/or
+ * a callback told each access's guest-physical address. */
+void sim_set_check(struct sim *s, bool check,
+		   void (*on_access)(void *arg, uint32_t pid, gva_t va, gpa_t gpa), void *arg);
+void sim_free(struct sim *s);
+
+/* ev_sink flush function: run a batch.  0, or the first error (sticky). */
+int sim_consume(void *sim, const struct vm_event *ev, size_t n);
+
+/* Fold derived counters into st; call once after the last batch. */
+void sim_finish(struct sim *s);
+
+/* Cycles and source of one page-table-entry fetch at physical address pa. */
+unsigned sim_pte_cost(struct sim *s, uint64_t pa, uint8_t *src);
+
+/* Record one walk reference (bounded) and charge it. */
+void sim_walk_ref(struct sim *s, struct walk_rec *rec, uint8_t dim, unsigned level,
+		  uint64_t table, uint64_t entry_addr, uint64_t entry_pa, uint64_t value);
+
+/* TLB and PWC maintenance on one vCPU. */
+void sim_tlb_flush(struct sim *s, struct vcpu *c, uint32_t ctx, uint32_t mask, bool keep_global);
+void sim_tlb_invlpg(struct sim *s, struct vcpu *c, uint32_t ctx, gva_t va);
+
+/* Translate va for process pid now, for the walk command: runs the mode's
+ * fill with a fresh record (as the hardware would on a TLB miss). */
+int sim_explain(struct sim *s, uint32_t pid, gva_t va, struct walk_rec *rec, struct mmu_fill *out,
+		struct vmerr *err);
+/* Empty every TLB, PWC and data cache (walk --cold). */
+void sim_cold(struct sim *s);
+
+extern const struct mmu_ops mmu_native;
+
+/* One-dimensional hardware walk of the table at root with the vCPU's PWC in
+ * front (native and shadow modes).  MMU_OK or MMU_GUEST_FAULT. */
+int mmu_walk_1d(struct sim *s, struct vcpu *c, const struct pt_format *f, uint64_t root,
+		gva_t va, unsigned need, const struct walk_io *io, struct walk_rec *rec,
+		struct walk_out *w);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * stats.h - every statistic vmsim reports, declared once.
+ *
+ * VM_STATS is an X-macro list X(name, unit, description).  It generates the
+ * counters in struct stats and drives the text report, the JSON object and
+ * the CSV columns, so a counter can never be printed under two names.  The
+ * cycles_* counters are the cycle categories; their sum is reported as
+ * `cycles`, and cycles / accesses as `cycles_per_access`.
+ */
+#ifndef VMSIM_STATS_H
+#define VMSIM_STATS_H
+
+#include <stdio.h>
+
+#include "types.h"
+
+#define VM_STATS(X)                                                                            \
+	X(accesses, "count", "memory accesses (loads + stores + fetches)")                     \
+	X(loads, "count", "loads")                                                             \
+	X(stores, "count", "stores")                                                           \
+	X(fetches, "count", "instruction fetches")                                             \
+	X(tlb_l1_hits, "count", "L1 TLB hits (iTLB + dTLB)")                                   \
+	X(tlb_l1_misses, "count", "L1 TLB misses")                                             \
+	X(tlb_l1_hits_4k, "count", "L1 TLB hits on 4 KiB entries")                             \
+	X(tlb_l1_hits_2m, "count", "L1 TLB hits on 2 MiB entries")                             \
+	X(tlb_l1_hits_1g, "count", "L1 TLB hits on 1 GiB entries")                             \
+	X(tlb_l1i_misses, "count", "L1 iTLB misses")                                           \
+	X(tlb_l1d_misses, "count", "L1 dTLB misses")                                           \
+	X(tlb_l2_hits, "count", "L2 TLB hits")                                                 \
+	X(tlb_l2_misses, "count", "L2 TLB misses (each starts a walk)")                        \
+	X(tlb_l2_hits_4k, "count", "L2 TLB hits on 4 KiB entries")                             \
+	X(tlb_l2_hits_2m, "count", "L2 TLB hits on 2 MiB entries")                             \
+	X(tlb_l2_hits_1g, "count", "L2 TLB hits on 1 GiB entries")                             \
+	X(tlb_l2_misses_4k, "count", "L2 TLB misses resolved to a 4 KiB page")                 \
+	X(tlb_l2_misses_2m, "count", "L2 TLB misses resolved to a 2 MiB page")                 \
+	X(tlb_l2_misses_1g, "count", "L2 TLB misses resolved to a 1 GiB page")                 \
+	X(tlb_flushes, "count", "full or per-context TLB flushes")                             \
+	X(tlb_flushed_entries, "count", "TLB entries dropped by flushes and INVLPG")           \
+	X(walks, "count", "page walks started by the hardware")                                \
+	X(walk_refs, "count", "memory references made by page walks")                          \
+	X(pwc_hits_pde, "count", "walks that started below a PDE-cache hit")                   \
+	X(pwc_hits_pdpte, "count", "walks that started below a PDPTE-cache hit")               \
+	X(pwc_hits_pml4e, "count", "walks that started below a PML4E-cache hit")               \
+	X(pwc_hits_pml5e, "count", "walks that started below a PML5E-cache hit")               \
+	X(pte_from_l1, "count", "page-table entries fetched from the L1 data cache")           \
+	X(pte_from_l2, "count", "page-table entries fetched from the L2 cache")                \
+	X(pte_from_l3, "count", "page-table entries fetched from the L3 cache")                \
+	X(pte_from_mem, "count", "page-table entries fetched from memory")                     \
+	X(dirty_assists, "count", "stores through a TLB entry with D clear (re-walk to set D)") \
+	X(page_faults, "count", "page faults taken by the guest kernel")                       \
+	X(faults_demand_4k, "count", "demand faults that mapped a 4 KiB page")                 \
+	X(faults_demand_2m, "count", "demand faults that mapped a 2 MiB page")                 \
+	X(faults_demand_1g, "count", "demand faults that mapped a 1 GiB page")                 \
+	X(faults_cow, "count", "copy-on-write faults")                                         \
+	X(faults_segv, "count", "accesses the guest kernel refused (no mapping or permission)") \
+	X(pt_writes, "count", "page-table entries written by the guest kernel")                \
+	X(pt_pages, "count", "guest page-table pages allocated")                               \
+	X(cr3_writes, "count", "CR3 writes")                                                   \
+	X(invlpgs, "count", "INVLPG instructions")                                             \
+	X(context_switches, "count", "context switches")                                       \
+	X(forks, "count", "forks")                                                             \
+	X(exits, "count", "process exits")                                                     \
+	X(maps, "count", "map calls")                                                          \
+	X(unmaps, "count", "unmap calls")                                                      \
+	X(protects, "count", "protect calls")                                                  \
+	X(syscalls, "count", "system calls")                                                   \
+	X(io_ops, "count", "port I/O instructions")                                            \
+	X(cr8_writes, "count", "CR8 (TPR) writes")                                             \
+	X(exceptions, "count", "exceptions other than page faults")                            \
+	X(callrets, "count", "call/return events")                                             \
+	X(phases, "count", "phase markers")                                                    \
+	X(cycles_base, "cycles", "the accesses themselves")                                    \
+	X(cycles_tlb, "cycles", "L1 and L2 TLB hit latency")                                   \
+	X(cycles_walk, "cycles", "page walks")                                                 \
+	X(cycles_fault, "cycles", "guest page-fault handling")                                 \
+	X(cycles_os, "cycles", "other guest kernel work: syscalls, switches, maps, I/O")
+
+struct stats {
+#define X(name, unit, desc) uint64_t name;
+	VM_STATS(X)
+#undef X
+};
+
+/* Extra identifying columns printed before the counters. */
+struct stats_ident {
+	const char *mode;
+	const char *workload; /* "gups:mb=64,..." or "trace:FILE" */
+	const char *config;   /* profile file, or "built-in defaults" */
+};
+
+uint64_t stats_cycles(const struct stats *s);
+double stats_cycles_per_access(const struct stats *s);
+
+void stats_print_text(const struct stats *s, const struct stats_ident *id, FILE *f);
+/* One JSON object, newline-terminated. */
+int stats_print_json(const struct stats *s, const struct stats_ident *id, FILE *f);
+void stats_print_csv_header(FILE *f);
+void stats_print_csv_row(const struct stats *s, const struct stats_ident *id, FILE *f);
+
+/* Name and value of counter i (0 <= i < stats_count()), for generic users. */
+unsigned stats_count(void);
+const char *stats_name(unsigned i);
+uint64_t stats_value(const struct stats *s, unsigned i);
+
+#endif

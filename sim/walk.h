@@ -1,0 +1,91 @@
+/*
+ * walk.h - the one page walker, for every format and both dimensions.
+ *
+ * walk_run() walks one table from a start level down to a leaf.  It reads
+ * each entry through a struct walk_io, so the same loop serves a native
+ * walk (entries read from physical memory), a shadow-table walk, and the
+ * guest dimension of a two-dimensional walk, whose fetch hook first
+ * translates the entry's guest-physical address through the host table
+ * (itself a walk_run) and records those references too.  The reference
+ * count of a 2D walk therefore falls out of the code.
+ *
+ * A struct walk_rec records every memory reference in order:
+ *
+ *   ref[i] = { dim (guest/host), level, table, entry address, entry value,
+ *              where it was served, its cycles }
+ */
+#ifndef VMSIM_WALK_H
+#define VMSIM_WALK_H
+
+#include "pt_format.h"
+
+#define WALK_MAX_REFS 48 /* (5+1)*(5+1)-1 = 35 for a 5/5 2D walk, plus slack */
+
+enum walk_dim { WALK_GUEST = 0, WALK_HOST = 1, WALK_SHADOW = 2 };
+
+/* Where one reference was served. */
+enum walk_src { WS_L1 = 0, WS_L2, WS_L3, WS_MEM, WS_FIXED, WS_COUNT };
+
+struct walk_ref {
+	uint8_t dim, level, src, pad;
+	uint32_t cycles;
+	uint64_t table;      /* table base, in the walked table's address space */
+	uint64_t entry_addr; /* entry address, in the same space */
+	uint64_t entry_pa;   /* physical address actually read (host-physical in 2D walks) */
+	uint64_t value;
+};
+
+/* Notes attached to a walk for the explanation (walk command). */
+struct walk_note {
+	uint8_t dim;
+	int8_t pwc_level;  /* level of the PWC hit the walk started below, -1 none */
+	int8_t ntlb_hit;   /* 2D: 1 if the final gPA came from the nested TLB */
+	uint64_t addr;     /* the address this walk translated */
+};
+
+struct walk_rec {
+	unsigned n;
+	unsigned nnotes;
+	struct walk_ref ref[WALK_MAX_REFS];
+	struct walk_note note[16];
+};
+
+static inline void walk_rec_reset(struct walk_rec *r) { r->n = r->nnotes = 0; }
+
+struct walk_io {
+	/* Read the entry at entry_addr (in the walked table's space) for a
+	 * reference at level; record it (and any inner references) in rec.
+	 * 0, or a negative code if the inner dimension faulted. */
+	int (*fetch)(void *arg, uint64_t table, uint64_t entry_addr, unsigned level, uint64_t *val,
+		     struct walk_rec *rec);
+	/* Write back an entry whose A or D bit the walk set. */
+	void (*store)(void *arg, uint64_t entry_addr, uint64_t val);
+	void *arg;
+};
+
+/* Access rights a walk checks, as PTE_PERM_* bits: what the access needs. */
+enum walk_fault { WALK_OK = 0, WALK_NOT_PRESENT = 1, WALK_PROTECTION = 2, WALK_INNER = 3 };
+
+struct walk_out {
+	enum walk_fault fault;
+	int inner_rc;          /* WALK_INNER: the fetch hook's code */
+	unsigned level;        /* leaf level, or the level that faulted */
+	uint64_t leaf;         /* leaf entry value (after A/D updates) */
+	uint64_t leaf_addr;    /* leaf entry address */
+	uint64_t pa;           /* translated address */
+	unsigned perms;        /* PTE_PERM_* combined over the levels */
+	uint64_t next_table[PT_MAX_LEVELS]; /* [L]: table the level-L entry pointed to, for PWC fills */
+	unsigned top;          /* level the walk started at */
+};
+
+/*
+ * Walk va from `table` at `level` (the level whose table that is) down to a
+ * leaf.  need: PTE_PERM_W / _U / _X the access requires.  With set_ad, A is
+ * set in every entry used and D in the leaf when need has W, as x86
+ * hardware does, written back through io->store.
+ */
+void walk_run(const struct pt_format *f, uint64_t table, unsigned level, uint64_t va,
+	      unsigned need, bool set_ad, const struct walk_io *io, struct walk_rec *rec,
+	      struct walk_out *out);
+
+#endif
