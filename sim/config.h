@@ -64,6 +64,48 @@ struct cfg {
 	uint32_t access_cycles, page_fault_cycles, syscall_cycles, switch_cycles;
 	uint32_t invlpg_cycles, io_cycles, exception_cycles, cr8_cycles, callret_cycles;
 	uint32_t fork_cycles, exit_cycles, map_cycles;
+
+	/* [vmm] the software MMU of bt and vtx (shadow paging), and host memory */
+	uint32_t vmm_hidden_fault; /* software walk of the guest table + one shadow fill */
+	uint32_t vmm_reflect;      /* inject a page fault into the guest */
+	uint32_t vmm_ptwrite;      /* decode and emulate one trapped guest PTE write */
+	uint32_t vmm_root_switch;  /* CR3 write: switch to a cached shadow root */
+	uint32_t vmm_root_build;   /* CR3 write: build a new shadow root */
+	uint32_t vmm_sync;         /* resynchronise one unsync shadow table */
+	uint32_t vmm_zap;          /* zap one shadow table */
+	uint32_t vmm_ad;           /* emulate an A/D update (first write to a read-only-mapped page) */
+	uint32_t vmm_host_alloc;   /* back a guest frame with host memory on first touch */
+	uint32_t vmm_roots;        /* shadow roots cached per VM */
+	bool vmm_unsync;           /* KVM out-of-sync leaf tables */
+	uint32_t vmm_prefetch;     /* shadow entries filled per fault (1 = no prefetch; KVM: 8) */
+
+	/* [bt] binary translation: guest kernel code runs translated */
+	uint32_t bt_trap;      /* a fault from guest code into the VMM and back (no VM exit) */
+	uint32_t bt_callout;   /* translated code calling into the VMM */
+	uint32_t bt_translate; /* translating one new code block */
+	uint32_t bt_block;     /* bytes of guest code per translated block */
+	uint32_t bt_syscall, bt_io, bt_cr8, bt_exception, bt_callret, bt_cr3, bt_invlpg;
+	bool bt_adapt;         /* a PTE write that trapped is retranslated into a callout */
+
+	/* [vtx] trap-and-emulate with shadow paging */
+	uint32_t vtx_exit;     /* VM exit + VM entry round trip */
+	uint32_t vtx_io, vtx_cr8, vtx_exception, vtx_cr3, vtx_invlpg, vtx_pf;
+	bool vtx_tpr_shadow;   /* CR8 writes do not exit */
+
+	/* [nested] trap-and-emulate with EPT/NPT */
+	uint32_t nested_exit;
+	uint32_t nested_io, nested_cr8, nested_violation;
+	bool nested_tpr_shadow;
+	struct cfg_cache ntlb;   /* nested TLB: guest-physical -> host-physical */
+	bool ntlb_enabled;
+	struct cfg_cache hpwc[5]; /* host-dimension paging-structure caches */
+	bool hpwc_enabled;
+
+	/* [pv] paravirtual MMU: page-table updates are hypercalls */
+	uint32_t pv_hypercall; /* one hypercall round trip */
+	uint32_t pv_batch;     /* PTE updates per batched mmu_update hypercall */
+	uint32_t pv_update;    /* validating one PTE update */
+	uint32_t pv_syscall, pv_io, pv_cr8, pv_exception, pv_cr3, pv_invlpg;
 };
 
 /* Built-in defaults only. */

@@ -69,11 +69,43 @@
 	X(exceptions, "count", "exceptions other than page faults")                            \
 	X(callrets, "count", "call/return events")                                             \
 	X(phases, "count", "phase markers")                                                    \
+	X(vm_exits, "count", "VM exits (vtx, nested)")                                         \
+	X(vm_exits_io, "count", "VM exits for port I/O")                                       \
+	X(vm_exits_cr8, "count", "VM exits for CR8 writes")                                    \
+	X(vm_exits_cr3, "count", "VM exits for CR3 writes")                                    \
+	X(vm_exits_invlpg, "count", "VM exits for INVLPG")                                     \
+	X(vm_exits_pf, "count", "VM exits for page faults (shadow paging)")                    \
+	X(vm_exits_exception, "count", "VM exits for other exceptions")                        \
+	X(vm_exits_violation, "count", "VM exits for EPT/NPT violations")                      \
+	X(vmm_traps, "count", "entries into the VMM without a VM exit (bt traps and callouts)") \
+	X(shadow_fills, "count", "shadow entries filled")                                      \
+	X(shadow_prefetched, "count", "shadow entries filled ahead by prefetch")               \
+	X(pt_write_traps, "count", "guest page-table writes trapped by the VMM")               \
+	X(hidden_faults, "count", "shadow misses the VMM fixed without the guest seeing them") \
+	X(guest_faults_reflected, "count", "page faults the VMM passed to the guest")          \
+	X(ad_emulations, "count", "dirty-bit updates emulated by the VMM")                     \
+	X(shadow_root_switches, "count", "CR3 writes served from the shadow-root cache")       \
+	X(shadow_root_builds, "count", "CR3 writes that built a new shadow root")              \
+	X(shadow_syncs, "count", "unsync shadow tables resynchronised")                        \
+	X(shadow_unsyncs, "count", "shadow tables let go out of sync")                         \
+	X(shadow_zaps, "count", "shadow tables zapped")                                        \
+	X(shadow_pages, "count", "shadow table pages allocated")                               \
+	X(hypercalls, "count", "hypercalls (pv)")                                              \
+	X(pv_updates, "count", "PTE updates validated by the hypervisor (pv)")                 \
+	X(bt_translations, "count", "code blocks translated (bt)")                             \
+	X(nested_walk_refs, "count", "walk references in the host dimension (nested)")         \
+	X(ntlb_hits, "count", "nested TLB hits")                                               \
+	X(ntlb_misses, "count", "nested TLB misses")                                           \
+	X(hpwc_hits, "count", "host walks that started below a host PWC hit")                  \
+	X(host_frames, "count", "host frames allocated for guest memory")                      \
 	X(cycles_base, "cycles", "the accesses themselves")                                    \
 	X(cycles_tlb, "cycles", "L1 and L2 TLB hit latency")                                   \
 	X(cycles_walk, "cycles", "page walks")                                                 \
 	X(cycles_fault, "cycles", "guest page-fault handling")                                 \
-	X(cycles_os, "cycles", "other guest kernel work: syscalls, switches, maps, I/O")
+	X(cycles_os, "cycles", "other guest kernel work: syscalls, switches, maps, I/O")      \
+	X(cycles_exit, "cycles", "VM exit/entry transitions, BT traps and callouts, hypercalls") \
+	X(cycles_vmm, "cycles", "VMM handlers: shadow paging, emulation, host allocation")     \
+	X(cycles_bt, "cycles", "binary translation of new code blocks")
 
 struct stats {
 #define X(name, unit, desc) uint64_t name;
