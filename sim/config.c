@@ -125,8 +125,7 @@ static const struct key keys[] = {
 
 	CYC("bt", "trap", bt_trap, "500", "fault from guest code into the VMM and back"),
 	CYC("bt", "callout", bt_callout, "100", "translated code calling into the VMM"),
-	CYC("bt", "translate", bt_translate, "2000", "translating one new code block"),
-	U32("bt", "block", bt_block, 16, 1u << 20, "64", "bytes of guest code per translated block"),
+	CYC("bt", "translate", bt_translate, "2000", "translating one guest kernel handler (once per kind of event)"),
 	CYC("bt", "syscall", bt_syscall, "2000", "extra cycles of a system call"),
 	CYC("bt", "io", bt_io, "1000", "extra cycles of port I/O (emulated in a callout)"),
 	CYC("bt", "cr8", bt_cr8, "10", "extra cycles of a CR8 write (translated in line)"),
@@ -139,7 +138,7 @@ static const struct key keys[] = {
 	CYC("vtx", "exit", vtx_exit, "1000", "VM exit + VM entry round trip"),
 	CYC("vtx", "io", vtx_io, "1000", "I/O exit handler"),
 	CYC("vtx", "cr8", vtx_cr8, "200", "CR8 exit handler"),
-	CYC("vtx", "exception", vtx_exception, "500", "exception exit handler (reflect)"),
+	CYC("vtx", "exception", vtx_exception, "0", "exception exit handler; 0: #DE is not in the exception bitmap and does not exit"),
 	CYC("vtx", "cr3", vtx_cr3, "200", "CR3 exit handler, shadow work aside"),
 	CYC("vtx", "invlpg", vtx_invlpg, "200", "INVLPG exit handler, shadow work aside"),
 	CYC("vtx", "pf", vtx_pf, "200", "#PF exit handler, shadow work aside"),

@@ -82,8 +82,7 @@ struct cfg {
 	/* [bt] binary translation: guest kernel code runs translated */
 	uint32_t bt_trap;      /* a fault from guest code into the VMM and back (no VM exit) */
 	uint32_t bt_callout;   /* translated code calling into the VMM */
-	uint32_t bt_translate; /* translating one new code block */
-	uint32_t bt_block;     /* bytes of guest code per translated block */
+	uint32_t bt_translate; /* translating one guest kernel handler (once per kind of event) */
 	uint32_t bt_syscall, bt_io, bt_cr8, bt_exception, bt_callret, bt_cr3, bt_invlpg;
 	bool bt_adapt;         /* a PTE write that trapped is retranslated into a callout */
 
