@@ -26,7 +26,7 @@
 
 /* ---- modes ---- */
 
-static const struct mmu_ops *const modes[] = {&mmu_native};
+static const struct mmu_ops *const modes[] = {&mmu_native, &mmu_bt, &mmu_vtx, &mmu_nested};
 
 static const struct {
 	const char *alias, *name;
@@ -246,6 +246,18 @@ void sim_free(struct sim *s)
 
 /* ---- TLB maintenance ---- */
 
+void sim_vm_exit(struct sim *s, struct vcpu *c, uint64_t *reason, uint32_t exit_cycles,
+		 uint32_t handler_cycles)
+{
+	s->st.vm_exits++;
+	if (reason)
+		(*reason)++;
+	s->st.cycles_exit += exit_cycles;
+	s->st.cycles_vmm += handler_cycles;
+	if (!s->cfg.vpid)
+		sim_tlb_flush(s, c, 0, 0, false);
+}
+
 void sim_tlb_flush(struct sim *s, struct vcpu *c, uint32_t ctx, uint32_t mask, bool keep_global)
 {
 	unsigned n = 0;
@@ -408,6 +420,19 @@ static void l2_fill(struct vcpu *c, gva_t va, unsigned ps, uint64_t page, unsign
 		tlb_insert(t, va, ps, c->ctx, mask, page | perms);
 }
 
+static void tlb_drop(struct vcpu *c, gva_t va)
+{
+	for (int i = 0; i < PS_COUNT; i++)
+		if (c->l1d[i].e)
+			tlb_inval_addr(&c->l1d[i], va, c->ctx, TLB_CTX_ALL);
+	for (int i = 0; i < 2; i++)
+		if (c->l1i[i].e)
+			tlb_inval_addr(&c->l1i[i], va, c->ctx, TLB_CTX_ALL);
+	tlb_inval_addr(&c->l2, va, c->ctx, TLB_CTX_ALL);
+	if (c->have_l2_1g)
+		tlb_inval_addr(&c->l2_1g, va, c->ctx, TLB_CTX_ALL);
+}
+
 static void check_access(struct sim *s, struct vcpu *c, gva_t va, uint64_t pa)
 {
 	gpa_t want = 0, got = s->mode->to_gpa ? s->mode->to_gpa(s, pa) : pa;
@@ -502,6 +527,11 @@ static void access_slow(struct sim *s, struct vcpu *c, uint8_t op, gva_t va)
 			s->st.dirty_assists++;
 			goto walk;
 		}
+		/* A page fault drops the TLB entries for the faulting address
+		 * (SDM 4.10.4.1); under shadow paging the VMM sees it first. */
+		tlb_drop(c, va);
+		if (s->mode->vmm_sees_faults)
+			goto walk;
 	fault:
 		if (s->mode->guest_fault)
 			s->mode->guest_fault(s, c, va);

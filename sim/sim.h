@@ -54,6 +54,9 @@ enum { MMU_OK = 0, MMU_GUEST_FAULT = 1 };
 struct mmu_ops {
 	const char *name;
 	const char *desc;
+	/* Page faults enter the VMM first (shadow paging): a TLB hit that lacks
+	 * a right goes to fill, not straight to the guest kernel. */
+	bool vmm_sees_faults;
 	int (*init)(struct sim *s, struct vmerr *err);
 	void (*fini)(struct sim *s);
 	/* TLB miss: walk and fill *out, MMU_GUEST_FAULT if the guest's own
@@ -72,6 +75,9 @@ struct mmu_ops {
 	void (*guest_fault)(struct sim *s, struct vcpu *c, gva_t va);
 	/* A sensitive instruction: syscall, I/O, CR8, exception, call/ret. */
 	void (*sensitive)(struct sim *s, struct vcpu *c, const struct vm_event *ev);
+	/* A guest kernel operation (fault, map, unmap, protect, fork, exit)
+	 * finished after writing n page-table entries. */
+	void (*kernel_op_done)(struct sim *s, struct vcpu *c, uint64_t n);
 };
 
 const struct mmu_ops *mmu_find(const char *name);
@@ -127,6 +133,14 @@ unsigned sim_pte_cost(struct sim *s, uint64_t pa, uint8_t *src);
 void sim_walk_ref(struct sim *s, struct walk_rec *rec, uint8_t dim, unsigned level,
 		  uint64_t table, uint64_t entry_addr, uint64_t entry_pa, uint64_t value);
 
+/*
+ * A VM exit and entry on c: count it (and its reason), charge the
+ * transition and the handler.  Without VPID every exit and entry flushes
+ * the vCPU's linear and combined mappings (SDM 28.3.3.1): TLBs and PWCs.
+ */
+void sim_vm_exit(struct sim *s, struct vcpu *c, uint64_t *reason, uint32_t exit_cycles,
+		 uint32_t handler_cycles);
+
 /* TLB and PWC maintenance on one vCPU. */
 void sim_tlb_flush(struct sim *s, struct vcpu *c, uint32_t ctx, uint32_t mask, bool keep_global);
 void sim_tlb_invlpg(struct sim *s, struct vcpu *c, uint32_t ctx, gva_t va);
@@ -138,7 +152,7 @@ int sim_explain(struct sim *s, uint32_t pid, gva_t va, struct walk_rec *rec, str
 /* Empty every TLB, PWC and data cache (walk --cold). */
 void sim_cold(struct sim *s);
 
-extern const struct mmu_ops mmu_native;
+extern const struct mmu_ops mmu_native, mmu_nested, mmu_bt, mmu_vtx, mmu_pv;
 
 /* One-dimensional hardware walk of the table at root with the vCPU's PWC in
  * front (native and shadow modes).  MMU_OK or MMU_GUEST_FAULT. */

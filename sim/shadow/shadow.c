@@ -1,0 +1,637 @@
+/*
+ * shadow.c - the software MMU: shadow page tables kept in sync by traps,
+ * under binary translation (bt) or trap-and-emulate VT-x (vtx).
+ *
+ * Notes (what is modelled; KVM's shadow MMU, arch/x86/kvm/mmu/, and Adams &
+ * Agesen, ASPLOS 2006, section 4, describe the mechanisms):
+ *  - The hardware walks only the shadow table (guest-virtual -> host-
+ *    physical, one dimension, x86 format with the guest's levels), kept in
+ *    host memory.  The VMM fills it lazily: a miss is a page fault that
+ *    enters the VMM (a VM exit under vtx; a trap under bt), which walks the
+ *    guest table in software and either fills the shadow entry (a hidden
+ *    fault, invisible to the guest) or reflects the fault to the guest.
+ *    A guest demand fault thus costs up to three VMM interventions: the
+ *    hidden fault that reflects, the trap on the guest's PTE write, and the
+ *    hidden fault that fills.
+ *  - Guest page-table pages that have a shadow are write-protected: each
+ *    guest write to one traps and is emulated; the VMM zaps the shadow entry
+ *    the write makes stale (modern KVM zaps rather than updates).  Under bt
+ *    with bt.adapt, the first such trap retranslates the writing code, and
+ *    later writes cost a callout instead of a trap.
+ *  - A/D bits: the VMM sets guest A bits when it fills, and maps a page
+ *    whose guest D bit is clear read-only, so the first write traps and the
+ *    VMM sets D (emulated A/D).
+ *  - CR3 writes switch shadow roots through a cache of vmm.roots roots keyed
+ *    by guest CR3 (LRU); a miss builds a new root and, when full, zaps the
+ *    least recently used root's whole tree.
+ *  - vmm.unsync (KVM's out-of-sync pages): the first trapped write to a
+ *    shadowed leaf table lets it go out of sync; later writes run natively,
+ *    and the table is resynchronised (its shadow entries dropped) on the
+ *    next CR3 write; INVLPG drops the one entry.
+ *  - vmm.prefetch (KVM PTE_PREFETCH_NUM = 8): a fill also fills the other
+ *    present, accessed, host-backed entries of the aligned group.
+ *  - Zapping upper-level shadow entries or shadow pages flushes the vCPU's
+ *    paging-structure caches, which could point at freed shadow tables.
+ *  - Not modelled: flood detection (unshadowing a table that is written
+ *    often), shadow pages for a guest table reached at two levels, the
+ *    guest kernel's own accesses (the stream holds user accesses only).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../p2m.h"
+#include "../sim.h"
+
+#define NONE (~0ull)
+#define MAX_ROOTS 4096
+
+enum { FIXED = 0, REFLECT = 1 };
+
+struct sp {
+	hpa_t table;       /* shadow table page, in host memory */
+	gpa_t gtable;      /* guest table it shadows; NONE for a direct page */
+	hpa_t parent_spte; /* shadow entry pointing here; 0 for a root */
+	uint8_t level;
+	bool unsync;
+	bool live;
+};
+
+struct root {
+	gpa_t gcr3;
+	uint32_t sp;
+	uint64_t lru;
+};
+
+struct shadow {
+	struct p2m p2m;
+	bool bt;
+	const struct pt_format *sf;
+	struct sp *sps;
+	size_t nsp, cap;
+	uint32_t *free_ids;
+	size_t nfree;
+	struct u64map by_gtable; /* guest table gpa -> sp id */
+	struct u64map by_table;  /* shadow table hpa -> sp id */
+	struct root roots[MAX_ROOTS];
+	unsigned nroots;
+	uint64_t clock;
+	hpa_t cur_root;
+	unsigned bt_seen; /* bit per event kind whose kernel handler BT has translated */
+	bool bt_adapted;
+	struct sim *s;
+};
+
+static struct shadow *SH(struct sim *s) { return s->mode_state; }
+
+/* ---- entering the VMM ---- */
+
+static void enter(struct sim *s, struct vcpu *c, uint64_t *reason, uint32_t vtx_handler,
+		  bool callout)
+{
+	struct shadow *sh = SH(s);
+	if (sh->bt) {
+		s->st.vmm_traps++;
+		s->st.cycles_exit += callout ? s->cfg.bt_callout : s->cfg.bt_trap;
+	} else {
+		sim_vm_exit(s, c, reason, s->cfg.vtx_exit, vtx_handler);
+	}
+}
+
+/* BT translates each kind of kernel handler once. */
+static void bt_warm(struct sim *s, unsigned kind)
+{
+	struct shadow *sh = SH(s);
+	if (sh->bt && !(sh->bt_seen & (1u << kind))) {
+		sh->bt_seen |= 1u << kind;
+		s->st.bt_translations++;
+		s->st.cycles_bt += s->cfg.bt_translate;
+	}
+}
+#define BT_PAGE_FAULT EV_KIND_COUNT /* a kind of its own for the #PF handler */
+
+/* ---- shadow pages ---- */
+
+static int sp_new(struct shadow *sh, gpa_t gtable, unsigned level, uint32_t *id)
+{
+	struct sim *s = sh->s;
+	hpa_t t;
+	int rc = physmem_alloc_table(sh->p2m.hpm, &t);
+	if (rc < 0)
+		return vmerr_set(&s->errmsg, rc, "host memory exhausted allocating a shadow table");
+	uint32_t i;
+	if (sh->nfree) {
+		i = sh->free_ids[--sh->nfree];
+	} else {
+		if (sh->nsp == sh->cap) {
+			size_t nc = sh->cap ? sh->cap * 2 : 256;
+			struct sp *n = realloc(sh->sps, nc * sizeof *n);
+			uint32_t *f = realloc(sh->free_ids, nc * sizeof *f);
+			if (!n || !f) {
+				if (n)
+					sh->sps = n;
+				if (f)
+					sh->free_ids = f;
+				return vmerr_set(&s->errmsg, VM_ENOMEM, "out of memory");
+			}
+			sh->sps = n;
+			sh->free_ids = f;
+			sh->cap = nc;
+		}
+		i = (uint32_t)sh->nsp++;
+	}
+	sh->sps[i] = (struct sp){.table = t, .gtable = gtable, .level = (uint8_t)level, .live = true};
+	if (u64map_put(&sh->by_table, t, i) < 0 ||
+	    (gtable != NONE && u64map_put(&sh->by_gtable, gtable, i) < 0))
+		return vmerr_set(&s->errmsg, VM_ENOMEM, "out of memory");
+	s->st.shadow_pages++;
+	*id = i;
+	return 0;
+}
+
+static struct sp *sp_of_table(struct shadow *sh, hpa_t t)
+{
+	uint64_t *v = u64map_get(&sh->by_table, t);
+	return v ? &sh->sps[*v] : NULL;
+}
+
+static struct sp *sp_of_gtable(struct shadow *sh, gpa_t g)
+{
+	uint64_t *v = u64map_get(&sh->by_gtable, g);
+	return v ? &sh->sps[*v] : NULL;
+}
+
+static void flush_pwcs(struct sim *s)
+{
+	for (unsigned i = 0; i < s->ncpu; i++)
+		pwc_flush_all(&s->cpu[i].pwc);
+}
+
+/* Free sp and everything below it, and unlink it from its parent. */
+static void sp_zap(struct shadow *sh, struct sp *sp)
+{
+	struct sim *s = sh->s;
+	struct physmem *hpm = sh->p2m.hpm;
+	if (sp->level > 0) {
+		for (unsigned i = 0; i < PT_ENTRIES; i++) {
+			uint64_t e = physmem_read(hpm, sp->table + i * PT_ENTRY_SIZE);
+			if (pt_is_present(sh->sf, e) && !pt_is_leaf(sh->sf, e, sp->level)) {
+				struct sp *child = sp_of_table(sh, pt_next_table(sh->sf, e));
+				if (child) {
+					child->parent_spte = 0; /* the parent goes too */
+					sp_zap(sh, child);
+				}
+			}
+		}
+	}
+	if (sp->parent_spte)
+		physmem_write(hpm, sp->parent_spte, 0);
+	uint32_t id = (uint32_t)(sp - sh->sps);
+	u64map_del(&sh->by_table, sp->table);
+	if (sp->gtable != NONE)
+		u64map_del(&sh->by_gtable, sp->gtable);
+	for (unsigned r = 0; r < sh->nroots; r++)
+		if (sh->roots[r].sp == id) {
+			if (sh->cur_root == sp->table)
+				sh->cur_root = 0;
+			sh->roots[r] = sh->roots[--sh->nroots];
+			break;
+		}
+	physmem_release_table(hpm, sp->table);
+	sp->live = false;
+	sh->free_ids[sh->nfree++] = id;
+	s->st.shadow_zaps++;
+	s->st.cycles_vmm += s->cfg.vmm_zap;
+}
+
+/* Drop the shadow entry at spte; zap the shadow subtree it points to. */
+static void zap_spte(struct shadow *sh, hpa_t spte, unsigned level)
+{
+	struct physmem *hpm = sh->p2m.hpm;
+	uint64_t e = physmem_read(hpm, spte);
+	if (!pt_is_present(sh->sf, e))
+		return;
+	if (!pt_is_leaf(sh->sf, e, level)) {
+		struct sp *child = sp_of_table(sh, pt_next_table(sh->sf, e));
+		if (child)
+			sp_zap(sh, child);
+		flush_pwcs(sh->s);
+	}
+	physmem_write(hpm, spte, 0);
+}
+
+/* ---- the VMM's page-fault handler ---- */
+
+static int back(struct shadow *sh, gpa_t gpa, hpa_t *hpa, enum page_size *hps)
+{
+	struct sim *s = sh->s;
+	if (p2m_lookup(&sh->p2m, gpa, hpa, hps) == 0)
+		return 0;
+	s->st.cycles_vmm += s->cfg.vmm_host_alloc;
+	int rc = p2m_back(&sh->p2m, gpa, &s->errmsg);
+	if (rc < 0)
+		return rc;
+	return p2m_lookup(&sh->p2m, gpa, hpa, hps) == 0 ? 0 : VM_EINPUT;
+}
+
+static unsigned shadow_perms(const struct pt_format *f, uint64_t gleaf, unsigned combined)
+{
+	unsigned p = combined & (PTE_PERM_W | PTE_PERM_U | PTE_PERM_X);
+	p |= pt_perms(f, gleaf) & PTE_PERM_G;
+	p |= PTE_PERM_A;
+	if (gleaf & f->dirty)
+		p |= PTE_PERM_D;
+	else
+		p &= ~PTE_PERM_W; /* the first write must trap so the VMM can set D */
+	return p;
+}
+
+static void prefetch(struct shadow *sh, gpa_t gtable, hpa_t stable, unsigned idx)
+{
+	struct sim *s = sh->s;
+	const struct pt_format *f = s->gfmt;
+	unsigned n = s->cfg.vmm_prefetch;
+	if (n <= 1)
+		return;
+	unsigned first = idx - idx % n;
+	for (unsigned j = first; j < first + n && j < PT_ENTRIES; j++) {
+		if (j == idx)
+			continue;
+		uint64_t ge = physmem_read(s->gpm, gtable + j * PT_ENTRY_SIZE);
+		hpa_t spte = stable + j * PT_ENTRY_SIZE;
+		if (!pt_is_present(f, ge) || !(ge & f->accessed) ||
+		    pt_is_present(sh->sf, physmem_read(sh->p2m.hpm, spte)))
+			continue;
+		hpa_t hpa;
+		enum page_size hps;
+		if (p2m_lookup(&sh->p2m, pt_leaf_pa(f, ge, 0, 0), &hpa, &hps) < 0)
+			continue; /* not backed: KVM's prefetch skips what is not resident */
+		unsigned perms = shadow_perms(f, ge, pt_perms(f, ge));
+		physmem_write(sh->p2m.hpm, spte, pt_make_leaf(sh->sf, hpa & ~0xfffull, 0, perms));
+		s->st.shadow_prefetched++;
+		s->st.shadow_fills++;
+	}
+}
+
+static int vmm_page_fault(struct sim *s, struct vcpu *c, gva_t va, unsigned need)
+{
+	struct shadow *sh = SH(s);
+	const struct pt_format *f = s->gfmt;
+	uint64_t gt[PT_MAX_LEVELS], ge[PT_MAX_LEVELS], gea[PT_MAX_LEVELS];
+	unsigned top = f->levels - 1, lg = 0;
+	unsigned combined = PTE_PERM_W | PTE_PERM_U | PTE_PERM_X;
+
+	/* Walk the guest table in software. */
+	gt[top] = c->cur->cr3;
+	for (int l = (int)top; l >= 0; l--) {
+		gea[l] = gt[l] + pt_index(f, va, (unsigned)l) * PT_ENTRY_SIZE;
+		ge[l] = physmem_read(s->gpm, gea[l]);
+		if (!pt_is_present(f, ge[l]))
+			return REFLECT;
+		combined &= pt_perms(f, ge[l]);
+		if (pt_is_leaf(f, ge[l], (unsigned)l)) {
+			lg = (unsigned)l;
+			break;
+		}
+		gt[l - 1] = pt_next_table(f, ge[l]);
+	}
+	if ((combined & need & (PTE_PERM_W | PTE_PERM_U | PTE_PERM_X)) !=
+	    (need & (PTE_PERM_W | PTE_PERM_U | PTE_PERM_X)))
+		return REFLECT;
+
+	/* Emulate the hardware's A/D updates in the guest table. */
+	bool ad = false;
+	for (unsigned l = top; l >= lg && l <= top; l--) {
+		uint64_t want = ge[l] | f->accessed;
+		if (l == lg && (need & PTE_PERM_W) && !(ge[l] & f->dirty)) {
+			want |= f->dirty;
+			ad = true;
+		}
+		if (want != ge[l]) {
+			physmem_write(s->gpm, gea[l], want);
+			ge[l] = want;
+		}
+		if (l == 0)
+			break;
+	}
+
+	gpa_t gpa = pt_leaf_pa(f, ge[lg], lg, va);
+	hpa_t hpa;
+	enum page_size hps;
+	int rc = back(sh, gpa, &hpa, &hps);
+	if (rc < 0)
+		return rc;
+	unsigned sl = lg < (unsigned)hps ? lg : (unsigned)hps;
+
+	/* Build the shadow path down to the leaf. */
+	struct physmem *hpm = sh->p2m.hpm;
+	hpa_t table = sh->cur_root;
+	for (unsigned l = top; l > sl; l--) {
+		hpa_t spte = table + pt_index(sh->sf, va, l) * PT_ENTRY_SIZE;
+		uint64_t se = physmem_read(hpm, spte);
+		if (pt_is_present(sh->sf, se) && !pt_is_leaf(sh->sf, se, l)) {
+			table = pt_next_table(sh->sf, se);
+			continue;
+		}
+		if (pt_is_present(sh->sf, se))
+			zap_spte(sh, spte, l); /* a leaf of another size is in the way */
+		uint32_t id;
+		struct sp *existing = l - 1 >= lg ? sp_of_gtable(sh, gt[l - 1]) : NULL;
+		if (existing) {
+			/* Shadowed under another path (should not happen with private
+			 * tables): start that shadow afresh here. */
+			sp_zap(sh, existing);
+		}
+		rc = sp_new(sh, l - 1 >= lg ? gt[l - 1] : NONE, l - 1, &id);
+		if (rc < 0)
+			return rc;
+		sh->sps[id].parent_spte = spte;
+		physmem_write(hpm, spte, pt_make_table(sh->sf, sh->sps[id].table));
+		table = sh->sps[id].table;
+	}
+	hpa_t spte = table + pt_index(sh->sf, va, sl) * PT_ENTRY_SIZE;
+	bool was_present = pt_is_present(sh->sf, physmem_read(hpm, spte));
+	uint64_t page = hpa & ~(ps_bytes((enum page_size)sl) - 1);
+	physmem_write(hpm, spte, pt_make_leaf(sh->sf, page, sl, shadow_perms(f, ge[lg], combined)));
+	if (ad && was_present) {
+		s->st.ad_emulations++;
+		s->st.cycles_vmm += s->cfg.vmm_ad;
+	} else {
+		s->st.hidden_faults++;
+		s->st.shadow_fills++;
+		s->st.cycles_vmm += s->cfg.vmm_hidden_fault;
+		if (sl == 0 && lg == 0)
+			prefetch(sh, gt[0], table, pt_index(f, va, 0));
+	}
+	return FIXED;
+}
+
+/* ---- hardware walk of the shadow table ---- */
+
+static int shadow_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, uint64_t *val,
+			struct walk_rec *rec)
+{
+	struct sim *s = arg;
+	*val = physmem_read(SH(s)->p2m.hpm, ea);
+	sim_walk_ref(s, rec, WALK_SHADOW, level, table, ea, ea, *val);
+	return 0;
+}
+
+static void shadow_store(void *arg, uint64_t ea, uint64_t val)
+{
+	struct sim *s = arg;
+	physmem_write(SH(s)->p2m.hpm, ea, val);
+}
+
+static int shadow_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
+		       struct mmu_fill *out, struct walk_rec *rec)
+{
+	struct shadow *sh = SH(s);
+	struct walk_io io = {shadow_fetch, shadow_store, s};
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct walk_out w;
+		if (!sh->cur_root) /* the root was zapped under us: rebuild it */
+			s->mode->cr3_write(s, c);
+		int rc = mmu_walk_1d(s, c, sh->sf, sh->cur_root, va, need, &io, rec, &w);
+		if (rc == MMU_OK) {
+			out->ps = (enum page_size)w.level;
+			out->pa_page = w.pa & ~(ps_bytes(out->ps) - 1);
+			out->perms = w.perms;
+			return MMU_OK;
+		}
+		enter(s, c, &s->st.vm_exits_pf, s->cfg.vtx_pf, false);
+		rc = vmm_page_fault(s, c, va, need);
+		if (rc < 0)
+			return rc;
+		if (rc == REFLECT) {
+			s->st.guest_faults_reflected++;
+			s->st.cycles_vmm += s->cfg.vmm_reflect;
+			return MMU_GUEST_FAULT;
+		}
+	}
+	return vmerr_set(&s->errmsg, VM_EINPUT, "internal: shadow fill of 0x%llx keeps faulting",
+			 (unsigned long long)va);
+}
+
+/* ---- guest kernel events ---- */
+
+static void shadow_pt_write(struct sim *s, gpa_t ea, uint64_t old, uint64_t val)
+{
+	struct shadow *sh = SH(s);
+	struct sp *sp = sp_of_gtable(sh, ea & ~0xfffull);
+	if (!sp || sp->unsync)
+		return; /* not write-protected */
+	struct vcpu *c = &s->cpu[0];
+	bool callout = sh->bt && s->cfg.bt_adapt && sh->bt_adapted;
+	enter(s, c, &s->st.vm_exits_pf, s->cfg.vtx_pf, callout);
+	if (sh->bt && s->cfg.bt_adapt)
+		sh->bt_adapted = true;
+	s->st.pt_write_traps++;
+	s->st.cycles_vmm += s->cfg.vmm_ptwrite;
+	if (s->cfg.vmm_unsync && sp->level == 0) {
+		sp->unsync = true;
+		s->st.shadow_unsyncs++;
+		return;
+	}
+	zap_spte(sh, sp->table + (ea & 0xfff), sp->level);
+}
+
+static void sync_all(struct sim *s)
+{
+	struct shadow *sh = SH(s);
+	for (size_t i = 0; i < sh->nsp; i++) {
+		struct sp *sp = &sh->sps[i];
+		if (!sp->live || !sp->unsync)
+			continue;
+		for (unsigned j = 0; j < PT_ENTRIES; j++)
+			physmem_write(sh->p2m.hpm, sp->table + j * PT_ENTRY_SIZE, 0);
+		sp->unsync = false;
+		s->st.shadow_syncs++;
+		s->st.cycles_vmm += s->cfg.vmm_sync;
+	}
+}
+
+static void switch_root(struct sim *s, struct vcpu *c)
+{
+	struct shadow *sh = SH(s);
+	gpa_t g = c->cur->cr3;
+	sh->clock++;
+	for (unsigned r = 0; r < sh->nroots; r++)
+		if (sh->roots[r].gcr3 == g) {
+			sh->roots[r].lru = sh->clock;
+			sh->cur_root = sh->sps[sh->roots[r].sp].table;
+			s->st.shadow_root_switches++;
+			s->st.cycles_vmm += s->cfg.vmm_root_switch;
+			return;
+		}
+	unsigned limit = s->cfg.vmm_roots < MAX_ROOTS ? s->cfg.vmm_roots : MAX_ROOTS;
+	if (sh->nroots >= limit) {
+		unsigned victim = 0;
+		for (unsigned r = 1; r < sh->nroots; r++)
+			if (sh->roots[r].lru < sh->roots[victim].lru)
+				victim = r;
+		sp_zap(sh, &sh->sps[sh->roots[victim].sp]);
+		flush_pwcs(s);
+	}
+	struct sp *old = sp_of_gtable(sh, g);
+	if (old) /* shadowed at another level: start afresh */
+		sp_zap(sh, old);
+	uint32_t id;
+	if (sp_new(sh, g, s->gfmt->levels - 1, &id) < 0) {
+		if (!s->err)
+			s->err = VM_ENOMEM;
+		return;
+	}
+	sh->roots[sh->nroots++] = (struct root){.gcr3 = g, .sp = id, .lru = sh->clock};
+	sh->cur_root = sh->sps[id].table;
+	s->st.shadow_root_builds++;
+	s->st.cycles_vmm += s->cfg.vmm_root_build;
+}
+
+static void shadow_cr3_write(struct sim *s, struct vcpu *c)
+{
+	struct shadow *sh = SH(s);
+	enter(s, c, &s->st.vm_exits_cr3, s->cfg.vtx_cr3, true);
+	if (sh->bt) {
+		s->st.cycles_vmm += s->cfg.bt_cr3;
+		bt_warm(s, EV_SWITCH);
+	}
+	sync_all(s);
+	switch_root(s, c);
+}
+
+static void shadow_invlpg(struct sim *s, struct vcpu *c, const struct gos_proc *p, gva_t va)
+{
+	struct shadow *sh = SH(s);
+	if (c->cur != p || !sh->cur_root)
+		return;
+	enter(s, c, &s->st.vm_exits_invlpg, s->cfg.vtx_invlpg, true);
+	if (sh->bt)
+		s->st.cycles_vmm += s->cfg.bt_invlpg;
+	/* Drop the shadow leaf for va (the next access refills it). */
+	hpa_t table = sh->cur_root;
+	for (int l = (int)sh->sf->levels - 1; l >= 0; l--) {
+		hpa_t spte = table + pt_index(sh->sf, va, (unsigned)l) * PT_ENTRY_SIZE;
+		uint64_t e = physmem_read(sh->p2m.hpm, spte);
+		if (!pt_is_present(sh->sf, e))
+			return;
+		if (pt_is_leaf(sh->sf, e, (unsigned)l)) {
+			struct sp *sp = sp_of_table(sh, table);
+			if (sp && sp->unsync)
+				s->st.cycles_vmm += s->cfg.vmm_sync;
+			physmem_write(sh->p2m.hpm, spte, 0);
+			return;
+		}
+		table = pt_next_table(sh->sf, e);
+	}
+}
+
+/* The guest flushes its whole address space: a CR3 reload. */
+static void shadow_flush(struct sim *s, const struct gos_proc *p)
+{
+	struct vcpu *c = &s->cpu[0];
+	if (c->cur != p)
+		return;
+	enter(s, c, &s->st.vm_exits_cr3, s->cfg.vtx_cr3, true);
+	sync_all(s);
+}
+
+static void shadow_table_freed(struct sim *s, gpa_t table)
+{
+	struct shadow *sh = SH(s);
+	struct sp *sp = sp_of_gtable(sh, table);
+	if (sp) {
+		sp_zap(sh, sp);
+		flush_pwcs(s);
+	}
+}
+
+static void shadow_guest_fault(struct sim *s, struct vcpu *c, gva_t va)
+{
+	bt_warm(s, BT_PAGE_FAULT);
+}
+
+static void shadow_sensitive(struct sim *s, struct vcpu *c, const struct vm_event *ev)
+{
+	struct shadow *sh = SH(s);
+	const struct cfg *cf = &s->cfg;
+	if (sh->bt) {
+		bt_warm(s, ev->kind);
+		switch (ev->kind) {
+		case EV_SYSCALL: enter(s, c, NULL, 0, false); s->st.cycles_vmm += cf->bt_syscall; break;
+		case EV_IO: enter(s, c, NULL, 0, true); s->st.cycles_vmm += cf->bt_io; break;
+		case EV_CR8: s->st.cycles_bt += cf->bt_cr8; break;
+		case EV_EXCEPTION: enter(s, c, NULL, 0, false); s->st.cycles_vmm += cf->bt_exception; break;
+		case EV_CALLRET: s->st.cycles_bt += cf->bt_callret; break;
+		}
+		return;
+	}
+	switch (ev->kind) {
+	case EV_IO: sim_vm_exit(s, c, &s->st.vm_exits_io, cf->vtx_exit, cf->vtx_io); break;
+	case EV_CR8:
+		if (!cf->vtx_tpr_shadow)
+			sim_vm_exit(s, c, &s->st.vm_exits_cr8, cf->vtx_exit, cf->vtx_cr8);
+		break;
+	case EV_EXCEPTION:
+		if (cf->vtx_exception)
+			sim_vm_exit(s, c, &s->st.vm_exits_exception, cf->vtx_exit, cf->vtx_exception);
+		break;
+	}
+}
+
+static gpa_t shadow_to_gpa(struct sim *s, uint64_t hpa) { return p2m_to_gpa(&SH(s)->p2m, hpa); }
+
+static void shadow_fini(struct sim *s)
+{
+	struct shadow *sh = SH(s);
+	if (!sh)
+		return;
+	p2m_free(&sh->p2m);
+	u64map_free(&sh->by_gtable);
+	u64map_free(&sh->by_table);
+	free(sh->sps);
+	free(sh->free_ids);
+	free(sh);
+	s->mode_state = NULL;
+}
+
+static int shadow_init_common(struct sim *s, bool bt, struct vmerr *err)
+{
+	struct shadow *sh = calloc(1, sizeof *sh);
+	if (!sh)
+		return vmerr_set(err, VM_ENOMEM, "out of memory");
+	s->mode_state = sh;
+	sh->s = s;
+	sh->bt = bt;
+	sh->sf = s->gfmt;
+	int rc = p2m_init(&sh->p2m, &s->cfg, &s->st, err);
+	if (rc == 0 && (u64map_init(&sh->by_gtable, 256) < 0 || u64map_init(&sh->by_table, 256) < 0))
+		rc = vmerr_set(err, VM_ENOMEM, "out of memory");
+	if (rc < 0) {
+		free(sh);
+		s->mode_state = NULL;
+	}
+	return rc;
+}
+
+static int bt_init(struct sim *s, struct vmerr *err) { return shadow_init_common(s, true, err); }
+static int vtx_init(struct sim *s, struct vmerr *err) { return shadow_init_common(s, false, err); }
+
+#define SHADOW_OPS                                                                            \
+	.vmm_sees_faults = true, .fini = shadow_fini, .fill = shadow_fill, .to_gpa = shadow_to_gpa,                    \
+	.pt_write = shadow_pt_write, .cr3_write = shadow_cr3_write, .invlpg = shadow_invlpg,  \
+	.flush = shadow_flush, .table_freed = shadow_table_freed,                             \
+	.guest_fault = shadow_guest_fault, .sensitive = shadow_sensitive
+
+const struct mmu_ops mmu_bt = {
+	.name = "bt",
+	.desc = "software MMU (shadow tables), CPU virtualized by binary translation",
+	.init = bt_init,
+	SHADOW_OPS,
+};
+
+const struct mmu_ops mmu_vtx = {
+	.name = "vtx",
+	.desc = "software MMU (shadow tables), CPU virtualized by trap-and-emulate (VT-x, AMD-V)",
+	.init = vtx_init,
+	SHADOW_OPS,
+};
