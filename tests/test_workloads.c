@@ -531,6 +531,9 @@ Test(workloads, bad_parameters_are_input_errors)
 	cr_assert_eq(p[0], 2048);
 	cr_assert_eq(p[2], 16);
 	cr_assert_eq(p[d->nparams], 3);
+	cr_assert_eq(wl_parse("chase:pages=010", &d, p, &e), 0);
+	cr_assert_eq(p[0], 10, "leading zeros are decimal, not octal");
+	cr_assert_eq(wl_parse("chase:pages=0x", &d, p, &e), VM_EINPUT);
 }
 
 static int run_vmsim(const char *args, char *out, size_t len)
@@ -570,4 +573,27 @@ Test(workloads, vmsim_workloads_lists_everything)
 	cr_assert(strstr(out, "pages=65536") && !strstr(out, "gups"), "%s", out);
 	cr_assert_eq(run_vmsim("workloads nosuch", out, sizeof out), 2, "%s", out);
 	cr_assert(strstr(out, "no workload named 'nosuch'"), "%s", out);
+}
+
+/* A bad spec through the commands that take -w: exit 2 and one clear line.
+ * Each check runs once that command is built (main.c's stand-in exits 1). */
+Test(workloads, bad_spec_through_the_binary_exits_2)
+{
+	static char out[1 << 14];
+	static const char *const cmds[][2] = {
+		{"trace gen --help", "trace gen -w 'chase:bogus=1' -o /dev/null"},
+		{"run --help", "run -w 'chase:bogus=1'"},
+	};
+	int tried = 0;
+	for (size_t i = 0; i < VM_ARRAY_SIZE(cmds); i++) {
+		if (run_vmsim(cmds[i][0], out, sizeof out) != 0)
+			continue;
+		tried++;
+		cr_assert_eq(run_vmsim(cmds[i][1], out, sizeof out), 2, "vmsim %s: %s", cmds[i][1],
+			     out);
+		cr_assert(strstr(out, "unknown parameter 'bogus'"), "vmsim %s: %s", cmds[i][1],
+			  out);
+	}
+	if (!tried)
+		cr_skip_test("neither 'vmsim trace gen' nor 'vmsim run' is built yet");
 }

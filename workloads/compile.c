@@ -61,7 +61,8 @@ static void run(struct wl_ctx *c, const uint64_t *p)
 				if (t == 0) {
 					wl_unmap(c, MAKE_HEAP, MAKE_PAGES * WL_PAGE);
 					wl_map(c, CC_TEXT, text * WL_PAGE, VM_PROT_R | VM_PROT_X);
-					wl_map(c, CC_HEAP, pages * WL_PAGE, VM_PROT_R | VM_PROT_W);
+					wl_map(c, CC_HEAP, (pages ? pages : 1) * WL_PAGE,
+					       VM_PROT_R | VM_PROT_W);
 				}
 				uint64_t end = (t + 1) * q < pages ? (t + 1) * q : pages;
 				for (uint64_t i = t * q; i < end; i++) {

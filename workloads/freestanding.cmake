@@ -24,13 +24,20 @@
 set(VMSIM_WL_FS_FLAGS
   -ffreestanding -nostdlib -fno-builtin -fno-stack-protector -mno-red-zone
   -fno-pic -fno-pie -O2 -mgeneral-regs-only
-  # gcc turns copy and zeroing loops into memcpy/memset calls unless told not
-  # to; the guest runtime defines them, but the workloads should not need them.
-  -fno-tree-loop-distribute-patterns
   -fno-asynchronous-unwind-tables -fcf-protection=none
   # A sanitizer build adds -fsanitize globally; its runtime does not exist in
   # the guest.
   -fno-sanitize=all)
+include(CheckCCompilerFlag)
+# gcc turns copy and zeroing loops into memcpy/memset calls unless told not
+# to; the guest runtime defines them, but the workloads should not need them.
+check_c_compiler_flag(-fno-tree-loop-distribute-patterns VMSIM_CC_NO_LDP)
+if(VMSIM_CC_NO_LDP)
+  list(APPEND VMSIM_WL_FS_FLAGS -fno-tree-loop-distribute-patterns)
+endif()
+if(CMAKE_C_COMPILER_ID MATCHES "Clang")
+  list(APPEND VMSIM_WL_FS_FLAGS -Wno-unused-command-line-argument) # -nostdlib
+endif()
 
 file(GLOB VMSIM_WL_FS_SRC CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.c)
 list(REMOVE_ITEM VMSIM_WL_FS_SRC ${CMAKE_CURRENT_LIST_DIR}/registry.c)

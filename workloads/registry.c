@@ -32,8 +32,13 @@ static int parse_u64(const char *s, uint64_t *out)
 	char *end;
 	if (!isdigit((unsigned char)*s))
 		return -1;
+	/* Decimal or 0x hex; never octal: "pages=010" means ten, as in the
+	 * freestanding parser (fs/wl_fs.c). */
+	int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	if (hex && !isxdigit((unsigned char)s[2]))
+		return -1;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
+	unsigned long long v = strtoull(s, &end, hex ? 16 : 10);
 	if (errno)
 		return -1;
 	unsigned shift = 0;

@@ -194,8 +194,8 @@ const struct wl_desc *wl_find(const char *name);
 
 /*
  * Parse "NAME[:k=v,...]" into *d and p[0..nparams] (p[nparams] = seed,
- * from "seed=" or default 1).  Values are unsigned integers with an
- * optional k/m/g suffix (x1024).  VM_EINPUT with a message naming the
+ * from "seed=" or default 1).  Values are unsigned integers, decimal or 0x
+ * hex, with an optional k/m/g suffix (x1024).  VM_EINPUT with a message naming the
  * workload and the bad parameter; unknown names list what exists.
  */
 int wl_parse(const char *spec, const struct wl_desc **d, uint64_t p[WL_MAX_PARAMS + 1],
