@@ -32,7 +32,7 @@
 
 static const struct wl_param params[] = {
 	{"vertices", 131072, "vertices in the graph"},
-	{"degree", 8, "mean out-degree (each vertex has 1 .. 2*degree-1 edges)"},
+	{"degree", 8, "mean out-degree: 1 .. 2*degree-1 edges per vertex (at most 4096)"},
 };
 
 struct graph {

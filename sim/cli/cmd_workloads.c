@@ -29,7 +29,8 @@ static void show(const struct wl_desc *d)
 		else
 			snprintf(kv, sizeof kv, "seed=1");
 		printf("    %-18s %s\n", kv,
-		       i < d->nparams ? d->params[i].desc : "seed of the workload's random choices");
+		       i < d->nparams ? d->params[i].desc
+				       : "seed of the workload's PRNG (ignored where nothing is random)");
 	}
 }
 
