@@ -8,9 +8,15 @@
 
 #include "wl.h"
 
-extern const struct wl_desc wl_stride, wl_gups;
+#define WL(n, sym) extern const struct wl_desc sym;
+#include "wl_list.h"
+#undef WL
 
-const struct wl_desc *const wl_all[] = {&wl_stride, &wl_gups};
+const struct wl_desc *const wl_all[] = {
+#define WL(n, sym) &sym,
+#include "wl_list.h"
+#undef WL
+};
 const unsigned wl_count = VM_ARRAY_SIZE(wl_all);
 
 const struct wl_desc *wl_find(const char *name)
@@ -26,8 +32,13 @@ static int parse_u64(const char *s, uint64_t *out)
 	char *end;
 	if (!isdigit((unsigned char)*s))
 		return -1;
+	/* Decimal or 0x hex; never octal: "pages=010" means ten, as in the
+	 * freestanding parser (fs/wl_fs.c). */
+	int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	if (hex && !isxdigit((unsigned char)s[2]))
+		return -1;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
+	unsigned long long v = strtoull(s, &end, hex ? 16 : 10);
 	if (errno)
 		return -1;
 	unsigned shift = 0;
@@ -55,7 +66,7 @@ int wl_parse(const char *spec, const struct wl_desc **dp, uint64_t p[WL_MAX_PARA
 
 	const struct wl_desc *d = wl_find(name);
 	if (!d) {
-		char list[256] = "";
+		char list[384] = "";
 		for (unsigned i = 0; i < wl_count; i++) {
 			strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
 			strncat(list, wl_all[i]->name, sizeof list - strlen(list) - 1);
@@ -125,5 +136,51 @@ int wl_generate(const struct wl_desc *d, const uint64_t *p, struct ev_sink *sink
 {
 	struct wl_ctx c = {.sink = sink, .pid = 1, .vcpu = 0};
 	d->run(&c, p);
+	for (unsigned i = 0; i < c.nback; i++)
+		free(c.back[i].mem);
 	return ev_sink_flush(sink);
+}
+
+/* Backed regions: the host copy of memory whose contents steer a workload. */
+
+static struct wl_backing *backing_of(struct wl_ctx *c, uint64_t va, unsigned size)
+{
+	for (unsigned i = 0; i < c->nback; i++) {
+		struct wl_backing *b = &c->back[i];
+		if (va - b->va < b->len && b->len - (va - b->va) >= size)
+			return b;
+	}
+	return NULL;
+}
+
+uint64_t wl__backed_load(struct wl_ctx *c, uint64_t va, unsigned size)
+{
+	struct wl_backing *b = backing_of(c, va, size);
+	uint64_t v = 0;
+	if (b)
+		memcpy(&v, b->mem + (va - b->va), size <= 8 ? size : 8);
+	return v;
+}
+
+void wl__backed_store(struct wl_ctx *c, uint64_t va, unsigned size, uint64_t val)
+{
+	struct wl_backing *b = backing_of(c, va, size);
+	if (b)
+		memcpy(b->mem + (va - b->va), &val, size <= 8 ? size : 8);
+}
+
+void wl__back(struct wl_ctx *c, uint64_t va, uint64_t len)
+{
+	if (c->nback == WL_MAX_BACKED) {
+		fprintf(stderr, "wl__back: more than %d backed regions (va 0x%" PRIx64 ")\n",
+			WL_MAX_BACKED, va);
+		abort();
+	}
+	uint8_t *mem = len <= SIZE_MAX ? calloc(1, (size_t)len) : NULL;
+	if (!mem) {
+		if (!c->sink->err)
+			c->sink->err = VM_ENOMEM;
+		return;
+	}
+	c->back[c->nback++] = (struct wl_backing){.va = va, .len = len, .mem = mem};
 }
