@@ -176,6 +176,21 @@ static struct kvmh_region *region_of(struct kvmh_guest *g, gva_t va)
 	return NULL;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Host pages present before the guest touches them: KVM's shadow fault then
+ * finds them without faulting the host, and can prefetch neighbouring
+ * guest entries (it only prefetches host pages that are already there). */
+static void prefault(void *hva, uint64_t len)
+{
+	if (madvise(hva, len, MADV_POPULATE_WRITE) == 0)
+		return;
+	for (uint64_t off = 0; off < len; off += 4096)
+		((volatile char *)hva)[off] = 0;
+}
+
 static int do_map(struct kvmh_guest *g, gva_t va, uint64_t len, unsigned prot, struct vmerr *err)
 {
 	enum page_size ps = g->o.page;
@@ -194,6 +209,8 @@ static int do_map(struct kvmh_guest *g, gva_t va, uint64_t len, unsigned prot, s
 	if (rc < 0)
 		return rc;
 	g->data_next += slot_len;
+	if (g->o.prefault)
+		prefault(s->hva, slot_len);
 	rc = map_range(g, g->cr3, va, s->gpa, len, ps, perms_of(prot, g->o.ad));
 	if (rc < 0)
 		return vmerr_set(err, rc, "guest wl_map of [0x%llx, +0x%llx): page tables: %s",
@@ -344,6 +361,21 @@ static int doorbell(struct kvmh_guest *g, uint64_t op, struct vmerr *err)
 	}
 }
 
+/* CR2 survives the shutdown on the hosts here: name the likely cause. */
+static const char *shutdown_hint(struct kvmh_guest *g, char *buf, size_t len)
+{
+	struct kvm_sregs sr;
+	if (ioctl(g->vm.vcpu_fd, KVM_GET_SREGS, &sr) < 0 || !sr.cr2)
+		return "";
+	struct pt_mem_ops m = ops(g);
+	uint64_t pte, ea;
+	int level = pt_lookup(fmt, &m, g->cr3, sr.cr2, &pte, &ea);
+	snprintf(buf, len, "; CR2 0x%llx is %s", (unsigned long long)sr.cr2,
+		 level < 0 ? "not mapped in the guest: a page fault on an address no wl_map covers"
+			   : "mapped: a protection fault (write to read-only, or user bit)?");
+	return buf;
+}
+
 static void report(struct kvmh_guest *g, const char *what)
 {
 	fprintf(stderr, "vmsim-kvm: guest stopped: %s\n", what);
@@ -422,7 +454,8 @@ int kvmh_guest_run(struct kvmh_guest *g, enum kvmh_cmd cmd, const uint64_t arg[3
 		case KVM_EXIT_SHUTDOWN:
 			report(g, "KVM_EXIT_SHUTDOWN: an exception the CPL3 guest cannot handle (page "
 				  "fault, #GP, #UD, hlt/out/int3 at CPL3) or a triple fault");
-			rc = vmerr_set(err, KVMH_EGUEST, "guest shut down (registers above)");
+			rc = vmerr_set(err, KVMH_EGUEST, "guest shut down (registers above)%s",
+				       shutdown_hint(g, what, sizeof what));
 			break;
 		case KVM_EXIT_FAIL_ENTRY:
 			snprintf(what, sizeof what, "KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx",

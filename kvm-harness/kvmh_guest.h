@@ -22,6 +22,7 @@ struct kvmh_guest_opts {
 	enum page_size page; /* guest leaf size for data mappings: PS_4K or PS_2M */
 	int thp;             /* host THP for data slots: 1 on, 0 off, -1 default */
 	bool ad;             /* build data leaves with Accessed/Dirty preset */
+	bool prefault;       /* populate the host backing of data slots at map time */
 };
 
 struct kvmh_region {

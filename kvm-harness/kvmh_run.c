@@ -273,9 +273,9 @@ static void print_text(struct runner *r, const struct kvmh_host *h, const char *
 	printf("workload    %s\n", spec_canon);
 	printf("host        %s%s, guest set-up (b) CPL3 payload, harness as kernel\n",
 	       kvmh_mmu_name(h->mmu), h->pvm ? ", PVM" : "");
-	printf("options     guest pages %s, host THP %s, A/D preset %s, TSC %.3f GHz\n",
-	       ps_name(o->g.page), o->g.thp < 0 ? "default" : o->g.thp ? "on" : "off",
-	       o->g.ad ? "on" : "off", r->tsc_hz * 1e-9);
+	printf("options     guest pages %s, host THP %s, A/D preset %s, host prefault %s, "
+	       "TSC %.3f GHz\n", ps_name(o->g.page), o->g.thp < 0 ? "default" : o->g.thp ? "on" : "off",
+	       o->g.ad ? "on" : "off", o->g.prefault ? "on" : "off", r->tsc_hz * 1e-9);
 	if (!h->hw_counters)
 		printf("counters    hardware counters are not available here (%s); "
 		       "perf software events reported instead\n", h->hw_why);
@@ -346,6 +346,7 @@ static void print_json(struct runner *r, const struct kvmh_host *h, const char *
 	cJSON_AddStringToObject(j, "guest_page", ps_name(o->g.page));
 	cJSON_AddNumberToObject(j, "host_thp", o->g.thp);
 	cJSON_AddBoolToObject(j, "ad_preset", o->g.ad);
+	cJSON_AddBoolToObject(j, "host_prefault", o->g.prefault);
 	cJSON_AddNumberToObject(j, "tsc_hz", r->tsc_hz);
 	cJSON_AddBoolToObject(j, "hw_counters", h->hw_counters);
 	cJSON_AddStringToObject(j, "hw_counters_why", h->hw_why);

@@ -1,10 +1,13 @@
 /*
- * main.c - the vmsim-kvm command line: info, run.
+ * main.c - the vmsim-kvm command line: info, run, ping, crash.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
+#include "kvmh_guest.h"
 #include "kvmh_host.h"
 #include "kvmh_run.h"
 
@@ -70,6 +73,10 @@ static int cmd_run(int argc, char **argv)
 			if ((b = on_off(a, v)) < 0)
 				return 2;
 			o.g.ad = b;
+		} else if (strcmp(a, "--prefault") == 0) {
+			if ((b = on_off(a, v)) < 0)
+				return 2;
+			o.g.prefault = b;
 		} else if (strcmp(a, "--ept") == 0) {
 			if ((b = on_off(a, v)) < 0)
 				return 2;
@@ -101,12 +108,71 @@ static int cmd_run(int argc, char **argv)
 	return kvmh_run_main(&o);
 }
 
+static int guest_up(struct kvmh_guest *g, struct vmerr *err)
+{
+	struct kvmh_guest_opts o = {.page = PS_4K, .thp = -1};
+	int rc = kvmh_guest_init(g, &o, err);
+	if (rc < 0)
+		fprintf(stderr, "vmsim-kvm: %s\n", err->msg);
+	return rc;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmd_ping(int argc, char **argv)
+{
+	static struct kvmh_guest g;
+	struct vmerr err;
+	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 0) : 1000;
+	if (guest_up(&g, &err) < 0)
+		return 1;
+	uint64_t arg[3] = {1, 0, 0}; /* warm up: first entry faults the payload in */
+	int rc = kvmh_guest_run(&g, KVMH_CMD_PING, arg, NULL, NULL, 0, 60, &err);
+	double t0 = now_s();
+	arg[0] = n;
+	if (rc == 0)
+		rc = kvmh_guest_run(&g, KVMH_CMD_PING, arg, NULL, NULL, 0, 60, &err);
+	double t = now_s() - t0;
+	kvmh_guest_fini(&g);
+	if (rc < 0) {
+		fprintf(stderr, "vmsim-kvm: %s\n", err.msg);
+		return 1;
+	}
+	printf("doorbell round trip: %.2f us (%" PRIu64 " MMIO exits in %.3f ms, entry included)\n",
+	       t / (double)(n + 1) * 1e6, n + 1, t * 1e3);
+	return 0;
+}
+
+static int cmd_crash(int argc, char **argv)
+{
+	static struct kvmh_guest g;
+	struct vmerr err;
+	uint64_t arg[3] = {argc > 1 ? strtoull(argv[1], NULL, 0) : 0xdead0000ull, 0, 0};
+	if (guest_up(&g, &err) < 0)
+		return 1;
+	int rc = kvmh_guest_run(&g, KVMH_CMD_CRASH, arg, NULL, NULL, 0, 10, &err);
+	kvmh_guest_fini(&g);
+	if (rc < 0) {
+		fprintf(stderr, "vmsim-kvm: %s\n", err.msg);
+		return 1;
+	}
+	printf("the guest read 0x%" PRIx64 " without faulting\n", arg[0]);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vmsim-kvm info\n"
 		   "       vmsim-kvm run -w WORKLOAD[:k=v,...] [--guest-page 4k|2m] [--host-thp on|off]\n"
-		   "                     [--ad on|off] [--balloon MIB[@PHASE]] [--ept on|off] [--json]\n"
-		   "                     [--timeout SEC] [--no-native]\n");
+		   "                     [--balloon MIB[@PHASE]] [--ept on|off] [--json]\n"
+		   "                     [--ad on|off] [--prefault on|off] [--timeout SEC] [--no-native]\n"
+		   "       vmsim-kvm ping [N]        doorbell (MMIO exit) round trip, N times\n"
+		   "       vmsim-kvm crash [VA]      make the guest fault at VA: shows the report\n");
 }
 
 int main(int argc, char **argv)
@@ -117,6 +183,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "info") == 0)
 		return cmd_info(argc - 1, argv + 1);
+	if (strcmp(argv[1], "ping") == 0)
+		return cmd_ping(argc - 1, argv + 1);
+	if (strcmp(argv[1], "crash") == 0)
+		return cmd_crash(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
