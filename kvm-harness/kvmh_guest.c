@@ -2,11 +2,15 @@
  * kvmh_guest.c - set-up (b): the harness as the CPL3 payload's kernel.
  *
  * Notes:
- *  - Mappings are pre-populated at wl_map time: at CPL3 on a PVM host any
- *    guest page fault ends in KVM_EXIT_SHUTDOWN (notes/kvm-host.md), so
- *    there is no demand paging in the guest.  What the first touch of a page
- *    measures is then KVM's own shadow fault (pf_fixed), as on the
- *    simulator's shadow model.
+ *  - Mappings are pre-populated at wl_map time by default: at CPL3 on a PVM
+ *    host any guest page fault ends in KVM_EXIT_SHUTDOWN (notes/kvm-host.md).
+ *    What the first touch of a page measures is then KVM's own shadow fault
+ *    (pf_fixed), as in the simulator's shadow model.
+ *  - Demand paging (opts.demand) works too, because on these hosts the
+ *    registers and CR2 survive the shutdown: the harness maps the page at
+ *    CR2, writes the saved registers back and resumes.  Each guest fault then
+ *    costs a full exit; only a not-present fault inside a mapped region is
+ *    served, so any other exception is still reported.
  *  - Guest page-table entries written by the harness bypass KVM's write
  *    protection of guest tables.  Adding an entry is safe (a missing shadow
  *    entry faults and KVM re-walks the guest table), but removing or
@@ -211,13 +215,13 @@ static int do_map(struct kvmh_guest *g, gva_t va, uint64_t len, unsigned prot, s
 	g->data_next += slot_len;
 	if (g->o.prefault)
 		prefault(s->hva, slot_len);
-	rc = map_range(g, g->cr3, va, s->gpa, len, ps, perms_of(prot, g->o.ad));
+	rc = g->o.demand ? 0 : map_range(g, g->cr3, va, s->gpa, len, ps, perms_of(prot, g->o.ad));
 	if (rc < 0)
 		return vmerr_set(err, rc, "guest wl_map of [0x%llx, +0x%llx): page tables: %s",
 				 (unsigned long long)va, (unsigned long long)len,
 				 rc == VM_ELIMIT ? "the 16 MiB page-table slot is full"
 						 : "overlaps a mapping of another page size");
-	g->regions[g->nregions++] = (struct kvmh_region){va, len, s};
+	g->regions[g->nregions++] = (struct kvmh_region){va, len, perms_of(prot, g->o.ad), ps, s};
 	return 0;
 }
 
@@ -361,6 +365,33 @@ static int doorbell(struct kvmh_guest *g, uint64_t op, struct vmerr *err)
 	}
 }
 
+/* A shutdown that is a not-present fault inside a region mapped on demand:
+ * map the page and put the registers back.  1 if served, 0 if not ours. */
+static int demand_fault(struct kvmh_guest *g, struct vmerr *err)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sr;
+	if (!g->o.demand || ioctl(g->vm.vcpu_fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(g->vm.vcpu_fd, KVM_GET_SREGS, &sr) < 0)
+		return 0;
+	struct kvmh_region *r = region_of(g, sr.cr2);
+	struct pt_mem_ops m = ops(g);
+	uint64_t pte, ea;
+	if (!r || pt_lookup(fmt, &m, g->cr3, sr.cr2, &pte, &ea) >= 0)
+		return 0;
+	uint64_t sz = ps_bytes(r->ps);
+	gva_t va = sr.cr2 & ~(sz - 1);
+	int rc = pt_map(fmt, &m, g->cr3, va, r->slot->gpa + (va - r->va), r->ps, r->perms);
+	if (rc < 0)
+		return vmerr_set(err, rc, "demand fault at 0x%llx: page-table slot full",
+				 (unsigned long long)sr.cr2);
+	if (ioctl(g->vm.vcpu_fd, KVM_SET_SREGS, &sr) < 0 || ioctl(g->vm.vcpu_fd, KVM_SET_REGS, &regs) < 0)
+		return vmerr_set(err, -errno, "demand fault: restoring the registers: %s",
+				 strerror(errno));
+	g->demand_faults++;
+	return 1;
+}
+
 /* CR2 survives the shutdown on the hosts here: name the likely cause. */
 static const char *shutdown_hint(struct kvmh_guest *g, char *buf, size_t len)
 {
@@ -452,6 +483,13 @@ int kvmh_guest_run(struct kvmh_guest *g, enum kvmh_cmd cmd, const uint64_t arg[3
 			rc = vmerr_set(err, KVMH_EGUEST, "guest: %s", what);
 			break;
 		case KVM_EXIT_SHUTDOWN:
+			rc = demand_fault(g, err);
+			if (rc == 1)
+				continue;
+			if (rc < 0) {
+				report(g, err->msg);
+				break;
+			}
 			report(g, "KVM_EXIT_SHUTDOWN: an exception the CPL3 guest cannot handle (page "
 				  "fault, #GP, #UD, hlt/out/int3 at CPL3) or a triple fault");
 			rc = vmerr_set(err, KVMH_EGUEST, "guest shut down (registers above)%s",
@@ -496,7 +534,7 @@ uint64_t kvmh_guest_balloon(struct kvmh_guest *g, uint64_t bytes, struct kvmh_re
 		if (madvise(r->slot->hva, n, MADV_DONTNEED) < 0)
 			continue;
 		if (*nranges < max)
-			ranges[(*nranges)++] = (struct kvmh_region){r->va, n, r->slot};
+			ranges[(*nranges)++] = (struct kvmh_region){r->va, n, r->perms, r->ps, r->slot};
 		done += n;
 	}
 	return done;

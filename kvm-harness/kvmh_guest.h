@@ -23,11 +23,14 @@ struct kvmh_guest_opts {
 	int thp;             /* host THP for data slots: 1 on, 0 off, -1 default */
 	bool ad;             /* build data leaves with Accessed/Dirty preset */
 	bool prefault;       /* populate the host backing of data slots at map time */
+	bool demand;         /* write guest PTEs on first touch (fault), not at map */
 };
 
 struct kvmh_region {
 	gva_t va;
 	uint64_t len;
+	unsigned perms;         /* PTE_PERM_* of its leaves */
+	enum page_size ps;
 	struct kvmh_slot *slot; /* the region's data is slot->gpa + (va' - va) */
 };
 
@@ -50,6 +53,7 @@ struct kvmh_guest {
 	unsigned nregions;
 	uint64_t guest_cycles;  /* guest TSC cycles outside doorbells, since reset */
 	uint64_t doorbells;
+	uint64_t demand_faults; /* guest page faults served (--demand), since reset */
 	uint64_t checksum;      /* from the DONE doorbell */
 	kvmh_mark_fn mark;
 	void *mark_arg;

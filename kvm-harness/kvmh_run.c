@@ -41,7 +41,7 @@ struct seg {
 	uint64_t n_cycles;
 	uint64_t n_perf[KVMH_PERF_N];
 	double g_ns;
-	uint64_t g_cycles, g_doorbells;
+	uint64_t g_cycles, g_doorbells, g_faults;
 	uint64_t g_perf[KVMH_PERF_N];
 	uint64_t vm_d[KVMH_STATS_MAX], vcpu_d[KVMH_STATS_MAX];
 };
@@ -173,6 +173,7 @@ static void guest_mark(void *arg, struct kvmh_guest *g, uint64_t id, bool done)
 		s->g_ns = ns - r->ns0;
 		s->g_cycles = g->guest_cycles;
 		s->g_doorbells = g->doorbells;
+		s->g_faults = g->demand_faults;
 		for (unsigned i = 0; i < KVMH_PERF_N; i++)
 			s->g_perf[i] = pf[i] - r->perf0[i];
 		for (unsigned i = 0; r->have_stats && i < r->vms.n; i++)
@@ -185,6 +186,7 @@ static void guest_mark(void *arg, struct kvmh_guest *g, uint64_t id, bool done)
 		r->segs[r->ngst].id = id;
 	g->guest_cycles = 0;
 	g->doorbells = 0;
+	g->demand_faults = 0;
 	if (!done && r->o->balloon_mib && !r->bal.done && r->o->balloon_phase >= 0 &&
 	    (uint64_t)r->o->balloon_phase == id)
 		inflate(r);
@@ -273,9 +275,11 @@ static void print_text(struct runner *r, const struct kvmh_host *h, const char *
 	printf("workload    %s\n", spec_canon);
 	printf("host        %s%s, guest set-up (b) CPL3 payload, harness as kernel\n",
 	       kvmh_mmu_name(h->mmu), h->pvm ? ", PVM" : "");
-	printf("options     guest pages %s, host THP %s, A/D preset %s, host prefault %s, "
-	       "TSC %.3f GHz\n", ps_name(o->g.page), o->g.thp < 0 ? "default" : o->g.thp ? "on" : "off",
-	       o->g.ad ? "on" : "off", o->g.prefault ? "on" : "off", r->tsc_hz * 1e-9);
+	printf("options     guest pages %s, host THP %s, A/D preset %s, host prefault %s, guest "
+	       "PTEs %s, TSC %.3f GHz\n", ps_name(o->g.page),
+	       o->g.thp < 0 ? "default" : o->g.thp ? "on" : "off", o->g.ad ? "on" : "off",
+	       o->g.prefault ? "on" : "off", o->g.demand ? "on fault" : "at map",
+	       r->tsc_hz * 1e-9);
 	if (!h->hw_counters)
 		printf("counters    hardware counters are not available here (%s); "
 		       "perf software events reported instead\n", h->hw_why);
@@ -294,8 +298,9 @@ static void print_text(struct runner *r, const struct kvmh_host *h, const char *
 			       per((double)s->n_cycles, s->accesses));
 			print_perf(s->n_perf, h->hw_counters);
 		}
-		printf("  guest     %.3f ms wall (%" PRIu64 " doorbells), %.3f ms in guest, %.1f "
-		       "cycles/access\n", s->g_ns * 1e-6, s->g_doorbells,
+		printf("  guest     %.3f ms wall (%" PRIu64 " doorbells, %" PRIu64 " guest page faults"
+		       "), %.3f ms in guest, %.1f cycles/access\n", s->g_ns * 1e-6, s->g_doorbells,
+		       s->g_faults,
 		       (double)s->g_cycles / r->tsc_hz * 1e3, per((double)s->g_cycles, s->accesses));
 		print_perf(s->g_perf, h->hw_counters);
 		if (r->have_stats) {
@@ -347,6 +352,7 @@ static void print_json(struct runner *r, const struct kvmh_host *h, const char *
 	cJSON_AddNumberToObject(j, "host_thp", o->g.thp);
 	cJSON_AddBoolToObject(j, "ad_preset", o->g.ad);
 	cJSON_AddBoolToObject(j, "host_prefault", o->g.prefault);
+	cJSON_AddBoolToObject(j, "demand", o->g.demand);
 	cJSON_AddNumberToObject(j, "tsc_hz", r->tsc_hz);
 	cJSON_AddBoolToObject(j, "hw_counters", h->hw_counters);
 	cJSON_AddStringToObject(j, "hw_counters_why", h->hw_why);
@@ -375,6 +381,7 @@ static void print_json(struct runner *r, const struct kvmh_host *h, const char *
 		cJSON_AddNumberToObject(g, "cycles", (double)s->g_cycles);
 		cJSON_AddNumberToObject(g, "cycles_per_access", per((double)s->g_cycles, s->accesses));
 		cJSON_AddNumberToObject(g, "doorbells", (double)s->g_doorbells);
+		cJSON_AddNumberToObject(g, "guest_page_faults", (double)s->g_faults);
 		cJSON_AddItemToObject(g, "perf", perf_json(s->g_perf));
 		if (r->have_stats) {
 			cJSON_AddItemToObject(g, "kvm_vcpu", stats_json(&r->vcpus, s->vcpu_d));

@@ -77,6 +77,10 @@ static int cmd_run(int argc, char **argv)
 			if ((b = on_off(a, v)) < 0)
 				return 2;
 			o.g.prefault = b;
+		} else if (strcmp(a, "--demand") == 0) {
+			if ((b = on_off(a, v)) < 0)
+				return 2;
+			o.g.demand = b;
 		} else if (strcmp(a, "--ept") == 0) {
 			if ((b = on_off(a, v)) < 0)
 				return 2;
@@ -170,7 +174,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: vmsim-kvm info\n"
 		   "       vmsim-kvm run -w WORKLOAD[:k=v,...] [--guest-page 4k|2m] [--host-thp on|off]\n"
 		   "                     [--balloon MIB[@PHASE]] [--ept on|off] [--json]\n"
-		   "                     [--ad on|off] [--prefault on|off] [--timeout SEC] [--no-native]\n"
+		   "                     [--ad on|off] [--prefault on|off] [--demand on|off]\n"
+		   "                     [--timeout SEC] [--no-native]\n"
 		   "       vmsim-kvm ping [N]        doorbell (MMIO exit) round trip, N times\n"
 		   "       vmsim-kvm crash [VA]      make the guest fault at VA: shows the report\n");
 }

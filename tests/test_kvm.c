@@ -181,3 +181,16 @@ Test(kvm, crashing_guest_reports_registers)
 		  o.err);
 	cr_expect(strstr(o.err, "CR2 00000000dead0000") != NULL, "%s", o.err);
 }
+
+Test(kvm, demand_paging_serves_one_guest_fault_per_page)
+{
+	need_kvm();
+	cJSON *j = run_json("run -w gups:mb=2,updates=20000 --demand on");
+	cr_expect_eq(num(j, "phases.0.guest.guest_page_faults"), 512, "2 MiB of 4 KiB pages");
+	cr_expect_eq(num(j, "phases.0.guest.kvm_vcpu.pf_guest"), 512);
+	const cJSON *g = cJSON_GetObjectItem(j, "checksum_guest");
+	const cJSON *n = cJSON_GetObjectItem(j, "checksum_native");
+	cr_assert(cJSON_IsString(g) && cJSON_IsString(n));
+	cr_expect_str_eq(g->valuestring, n->valuestring);
+	cJSON_Delete(j);
+}
