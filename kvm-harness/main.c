@@ -169,6 +169,23 @@ static int cmd_crash(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_selftest(int argc, char **argv)
+{
+	static struct kvmh_guest g;
+	struct vmerr err;
+	uint64_t arg[3] = {argc > 1 ? strtoull(argv[1], NULL, 0) : 0, 0, 0};
+	if (guest_up(&g, &err) < 0)
+		return 1;
+	int rc = kvmh_guest_run(&g, KVMH_CMD_SELFTEST, arg, NULL, NULL, 0, 10, &err);
+	kvmh_guest_fini(&g);
+	if (rc < 0) {
+		fprintf(stderr, "vmsim-kvm: %s\n", err.msg);
+		return 1;
+	}
+	printf("selftest %" PRIu64 ": result 0x%" PRIx64 "\n", arg[0], g.checksum);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vmsim-kvm info\n"
@@ -177,7 +194,8 @@ static void usage(FILE *f)
 		   "                     [--ad on|off] [--prefault on|off] [--demand on|off]\n"
 		   "                     [--timeout SEC] [--no-native]\n"
 		   "       vmsim-kvm ping [N]        doorbell (MMIO exit) round trip, N times\n"
-		   "       vmsim-kvm crash [VA]      make the guest fault at VA: shows the report\n");
+		   "       vmsim-kvm crash [VA]      make the guest fault at VA: shows the report\n"
+		   "       vmsim-kvm selftest [0|1|2] fork+switch; use after unmap; write after protect\n");
 }
 
 int main(int argc, char **argv)
@@ -190,6 +208,8 @@ int main(int argc, char **argv)
 		return cmd_info(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ping") == 0)
 		return cmd_ping(argc - 1, argv + 1);
+	if (strcmp(argv[1], "selftest") == 0)
+		return cmd_selftest(argc - 1, argv + 1);
 	if (strcmp(argv[1], "crash") == 0)
 		return cmd_crash(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)

@@ -194,3 +194,29 @@ Test(kvm, demand_paging_serves_one_guest_fault_per_page)
 	cr_expect_str_eq(g->valuestring, n->valuestring);
 	cJSON_Delete(j);
 }
+
+Test(kvm, fork_and_switch_share_memory_across_cr3)
+{
+	need_kvm();
+	struct out o = run("selftest 0");
+	cr_expect_eq(o.status, 0, "%s", o.err);
+	/* child reads 0x1111, writes 0x2222 the parent then reads: 0x1111 * 31 + 0x2222 */
+	cr_expect(strstr(o.out, "result 0x23331") != NULL, "%s", o.out);
+}
+
+Test(kvm, use_after_unmap_faults)
+{
+	need_kvm();
+	struct out o = run("selftest 1");
+	cr_expect_eq(o.status, 1, "exit %d: the guest read an unmapped page", o.status);
+	cr_expect(strstr(o.err, "CR2 0000300000000008") != NULL, "%s", o.err);
+}
+
+/* Without the slot reload the stale writable shadow entry lets this pass. */
+Test(kvm, write_after_protect_faults)
+{
+	need_kvm();
+	struct out o = run("selftest 2");
+	cr_expect_eq(o.status, 1, "exit %d: the guest wrote a read-only page", o.status);
+	cr_expect(strstr(o.err, "protection fault") != NULL, "%s", o.err);
+}

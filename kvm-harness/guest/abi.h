@@ -40,6 +40,7 @@
 #define KVMH_DOORBELL_GPA 0xc0000000ull
 #define KVMH_DOORBELL_VA KVMH_DOORBELL_GPA
 #define KVMH_DATA_GPA 0x100000000ull
+#define KVMH_SELFTEST_VA 0x0000300000000000ull
 
 #define KVMH_MAGIC 0x6b766d68766d7369ull /* "ismvhmvk" */
 
@@ -64,6 +65,7 @@ enum kvmh_cmd {
 	KVMH_CMD_TOUCH,        /* store to one word per page of [arg0, arg0+arg1) */
 	KVMH_CMD_CRASH,        /* load from arg0 (unmapped): a guest page fault */
 	KVMH_CMD_PING,         /* arg0 doorbell round trips, then DONE */
+	KVMH_CMD_SELFTEST,     /* arg0: 0 fork/switch, 1 use after unmap, 2 write after protect */
 };
 
 #define KVMH_MAX_PARAMS 17 /* WL_MAX_PARAMS + the seed */
