@@ -123,6 +123,9 @@ static int new_root(struct kvmh_guest *g, gpa_t *root)
 	if (rc == 0)
 		rc = map_range(g, *root, KVMH_DOORBELL_VA, KVMH_DOORBELL_GPA, 4096, PS_4K,
 			       PTE_PERM_U | PTE_PERM_W | ad);
+	if (rc == 0 && g->o.pt_view)
+		rc = map_range(g, *root, KVMH_PTVIEW_VA, KVMH_PT_GPA, KVMH_PT_SIZE, PS_2M,
+			       PTE_PERM_U | PTE_PERM_W | ad);
 	return rc;
 }
 
@@ -223,6 +226,26 @@ static int do_map(struct kvmh_guest *g, gva_t va, uint64_t len, unsigned prot, s
 						 : "overlaps a mapping of another page size");
 	g->regions[g->nregions++] = (struct kvmh_region){va, len, perms_of(prot, g->o.ad), ps, s};
 	return 0;
+}
+
+int kvmh_guest_map(struct kvmh_guest *g, gva_t va, uint64_t len, unsigned prot,
+		   struct vmerr *err)
+{
+	return do_map(g, va, len, prot, err);
+}
+
+gpa_t kvmh_guest_entry_gpa(struct kvmh_guest *g, gva_t va, unsigned level)
+{
+	gpa_t table = g->cr3;
+	for (unsigned l = fmt->levels - 1;; l--) {
+		gpa_t ea = table + pt_index(fmt, va, l) * PT_ENTRY_SIZE;
+		if (l == level)
+			return ea;
+		uint64_t e = pt_read(g, ea);
+		if (!pt_is_present(fmt, e) || pt_is_leaf(fmt, e, l))
+			return 0;
+		table = pt_next_table(fmt, e);
+	}
 }
 
 /* Rewrite (protect) or clear (unmap) the leaves of [va, va+len), then reload

@@ -24,6 +24,7 @@ struct kvmh_guest_opts {
 	bool ad;             /* build data leaves with Accessed/Dirty preset */
 	bool prefault;       /* populate the host backing of data slots at map time */
 	bool demand;         /* write guest PTEs on first touch (fault), not at map */
+	bool pt_view;        /* map the page tables user-writable at KVMH_PTVIEW_VA */
 };
 
 struct kvmh_region {
@@ -68,6 +69,14 @@ void kvmh_guest_fini(struct kvmh_guest *g);
 int kvmh_guest_run(struct kvmh_guest *g, enum kvmh_cmd cmd, const uint64_t arg[3],
 		   const char *name, const uint64_t *p, unsigned np, unsigned timeout_s,
 		   struct vmerr *err);
+
+/* What a wl_map doorbell does, for the harness's own use (calibrate). */
+int kvmh_guest_map(struct kvmh_guest *g, gva_t va, uint64_t len, unsigned prot,
+		   struct vmerr *err);
+
+/* Guest-physical address of the entry at level (0 PTE, 1 PDE, ...) on the
+ * walk of va in the current address space; 0 if a table is missing. */
+gpa_t kvmh_guest_entry_gpa(struct kvmh_guest *g, gva_t va, unsigned level);
 
 /* Discard the backing of up to bytes of data memory (MADV_DONTNEED), the
  * first regions first.  Returns the bytes discarded; ranges[] gets the

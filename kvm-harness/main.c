@@ -7,6 +7,7 @@
 #include <time.h>
 #include <string.h>
 
+#include "kvmh_calib.h"
 #include "kvmh_guest.h"
 #include "kvmh_host.h"
 #include "kvmh_run.h"
@@ -193,6 +194,7 @@ static void usage(FILE *f)
 		   "                     [--balloon MIB[@PHASE]] [--ept on|off] [--json]\n"
 		   "                     [--ad on|off] [--prefault on|off] [--demand on|off]\n"
 		   "                     [--timeout SEC] [--no-native]\n"
+		   "       vmsim-kvm calibrate [-o FILE.ini]  VM exit, shadow fault, PT-write costs\n"
 		   "       vmsim-kvm ping [N]        doorbell (MMIO exit) round trip, N times\n"
 		   "       vmsim-kvm crash [VA]      make the guest fault at VA: shows the report\n"
 		   "       vmsim-kvm selftest [0|1|2] fork+switch; use after unmap; write after protect\n");
@@ -208,6 +210,13 @@ int main(int argc, char **argv)
 		return cmd_info(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ping") == 0)
 		return cmd_ping(argc - 1, argv + 1);
+	if (strcmp(argv[1], "calibrate") == 0) {
+		const char *out = NULL;
+		for (int i = 2; i + 1 < argc; i++)
+			if (strcmp(argv[i], "-o") == 0)
+				out = argv[i + 1];
+		return kvmh_calib_main(out);
+	}
 	if (strcmp(argv[1], "selftest") == 0)
 		return cmd_selftest(argc - 1, argv + 1);
 	if (strcmp(argv[1], "crash") == 0)

@@ -220,3 +220,34 @@ Test(kvm, write_after_protect_faults)
 	cr_expect_eq(o.status, 1, "exit %d: the guest wrote a read-only page", o.status);
 	cr_expect(strstr(o.err, "protection fault") != NULL, "%s", o.err);
 }
+
+Test(kvm, calibrate_writes_a_cost_profile)
+{
+	need_kvm();
+	char path[] = "/tmp/test_kvm_cost.XXXXXX", args[128];
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	snprintf(args, sizeof args, "calibrate -o %s", path);
+	struct out o = run(args);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f);
+	char line[256];
+	unsigned found = 0;
+	static const char *const keys[] = {"vm_exit_ns", "shadow_fault_ns", "pde_write_emul_ns",
+					   "guest_fault_ns"};
+	while (fgets(line, sizeof line, f))
+		for (unsigned i = 0; i < 4; i++) {
+			double v;
+			char fmt[64];
+			snprintf(fmt, sizeof fmt, "%s = %%lf", keys[i]);
+			if (sscanf(line, fmt, &v) == 1) {
+				cr_expect(v > 0, "%s = %g", keys[i], v);
+				found |= 1u << i;
+			}
+		}
+	fclose(f);
+	unlink(path);
+	cr_expect_eq(found, 0xf, "missing keys in the profile (found mask 0x%x)", found);
+}

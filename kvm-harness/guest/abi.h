@@ -9,7 +9,7 @@
  *
  *   0x0000_1000  GDT            slot "sys", supervisor-only, identity-mapped
  *   0x0000_2000  TSS
- *   0x0100_0000  page tables    slot "pt", 16 MiB, never mapped in guest VA
+ *   0x0100_0000  page tables    slot "pt", 16 MiB, mapped only for calibrate
  *   0x0030_0000  shared page    slot "shared", U=1 W=1, VA = GPA
  *   0x0040_0000  payload        slot "payload", 4 MiB: code, data, bss, stack
  *                               at the top; VA = GPA (linker script)
@@ -41,6 +41,9 @@
 #define KVMH_DOORBELL_VA KVMH_DOORBELL_GPA
 #define KVMH_DATA_GPA 0x100000000ull
 #define KVMH_SELFTEST_VA 0x0000300000000000ull
+/* With opts.pt_view (calibrate), the page-table slot is also mapped here,
+ * user-writable, so the guest can write its own page-table entries. */
+#define KVMH_PTVIEW_VA 0x0000400000000000ull
 
 #define KVMH_MAGIC 0x6b766d68766d7369ull /* "ismvhmvk" */
 
@@ -66,6 +69,7 @@ enum kvmh_cmd {
 	KVMH_CMD_CRASH,        /* load from arg0 (unmapped): a guest page fault */
 	KVMH_CMD_PING,         /* arg0 doorbell round trips, then DONE */
 	KVMH_CMD_SELFTEST,     /* arg0: 0 fork/switch, 1 use after unmap, 2 write after protect */
+	KVMH_CMD_PTWRITE,      /* rewrite the 8 bytes at arg0 (a page-table entry) arg1 times */
 };
 
 #define KVMH_MAX_PARAMS 17 /* WL_MAX_PARAMS + the seed */

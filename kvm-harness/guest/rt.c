@@ -161,6 +161,14 @@ void kvmh_guest_main(void)
 	case KVMH_CMD_SELFTEST:
 		sum = selftest(SHARED->cmd_arg[0]);
 		break;
+	case KVMH_CMD_PTWRITE: {
+		volatile uint64_t *e = (volatile uint64_t *)SHARED->cmd_arg[0];
+		for (uint64_t i = 0; i < SHARED->cmd_arg[1]; i++) {
+			uint64_t v = *e;
+			*e = v;
+		}
+		break;
+	}
 	case KVMH_CMD_PING:
 		for (uint64_t i = 0; i < SHARED->cmd_arg[0]; i++)
 			ring(KVMH_OP_PHASE, ~0ull, 0, 0);
