@@ -251,3 +251,11 @@ Test(kvm, calibrate_writes_a_cost_profile)
 	unlink(path);
 	cr_expect_eq(found, 0xf, "missing keys in the profile (found mask 0x%x)", found);
 }
+
+Test(kvm, hung_guest_times_out_with_registers)
+{
+	need_kvm();
+	struct out o = run("selftest 3");
+	cr_expect_eq(o.status, 1, "exit %d (-1: killed by the outer timeout)", o.status);
+	cr_expect(strstr(o.err, "timeout") && strstr(o.err, "RIP "), "%s", o.err);
+}

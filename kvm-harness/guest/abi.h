@@ -68,7 +68,8 @@ enum kvmh_cmd {
 	KVMH_CMD_TOUCH,        /* store to one word per page of [arg0, arg0+arg1) */
 	KVMH_CMD_CRASH,        /* load from arg0 (unmapped): a guest page fault */
 	KVMH_CMD_PING,         /* arg0 doorbell round trips, then DONE */
-	KVMH_CMD_SELFTEST,     /* arg0: 0 fork/switch, 1 use after unmap, 2 write after protect */
+	KVMH_CMD_SELFTEST,     /* arg0: 0 fork/switch, 1 use after unmap, 2 write after
+				  protect, 3 spin forever */
 	KVMH_CMD_PTWRITE,      /* rewrite the 8 bytes at arg0 (a page-table entry) arg1 times */
 };
 

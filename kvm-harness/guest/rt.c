@@ -112,7 +112,8 @@ static uint64_t touch(uint64_t va, uint64_t len)
 }
 
 /* The kernel services no spine workload uses yet, checked end to end.
- * Variants 1 and 2 must end in a fault the harness reports. */
+ * Variants 1 and 2 must end in a fault the harness reports, 3 in its
+ * timeout. */
 static uint64_t selftest(uint64_t variant)
 {
 	volatile uint64_t *a = (volatile uint64_t *)KVMH_SELFTEST_VA;
@@ -138,6 +139,9 @@ static uint64_t selftest(uint64_t variant)
 		sum = a[0];
 		a[0] = 2; /* must fault: read-only now */
 		break;
+	case 3:
+		for (;;) /* a hung guest: the harness's timeout must end it */
+			__asm__ volatile("pause");
 	}
 	return sum;
 }
