@@ -37,7 +37,7 @@
 
 extern const char kvmh_payload_start[], kvmh_payload_end[];
 
-volatile sig_atomic_t kvmh_timed_out;
+static volatile sig_atomic_t kvmh_timed_out;
 static struct kvm_run *volatile running;
 
 static void on_alarm(int sig)

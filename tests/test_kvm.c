@@ -82,6 +82,12 @@ static struct out run(const char *args)
 	return o;
 }
 
+static void out_free(struct out *o)
+{
+	free(o->out);
+	free(o->err);
+}
+
 static cJSON *run_json(const char *args)
 {
 	char a[1024];
@@ -161,14 +167,18 @@ Test(kvm, ept_toggle_refuses_on_shadow_only_host)
 {
 	need_kvm();
 	struct out info = run("info");
-	if (!strstr(info.out, "shadow paging only"))
+	if (!strstr(info.out, "shadow paging only")) {
+		out_free(&info);
 		cr_skip("this host has EPT/NPT; the toggle would reload the module");
+	}
 	struct out o = run("run -w stride:pages=4 --ept off");
 	cr_expect_eq(o.status, 2, "exit %d", o.status);
 	cr_expect_str_empty(o.out);
 	char *nl = strchr(o.err, '\n');
 	cr_expect(nl && nl[1] == 0, "expected one line, got:\n%s", o.err);
 	cr_expect(strstr(o.err, "no EPT/NPT") != NULL, "%s", o.err);
+	out_free(&o);
+	out_free(&info);
 }
 
 Test(kvm, crashing_guest_reports_registers)
@@ -180,6 +190,7 @@ Test(kvm, crashing_guest_reports_registers)
 	cr_expect(strstr(o.err, "RIP ") && strstr(o.err, "RSP ") && strstr(o.err, "CR3 "), "%s",
 		  o.err);
 	cr_expect(strstr(o.err, "CR2 00000000dead0000") != NULL, "%s", o.err);
+	out_free(&o);
 }
 
 Test(kvm, demand_paging_serves_one_guest_fault_per_page)
@@ -202,6 +213,7 @@ Test(kvm, fork_and_switch_share_memory_across_cr3)
 	cr_expect_eq(o.status, 0, "%s", o.err);
 	/* child reads 0x1111, writes 0x2222 the parent then reads: 0x1111 * 31 + 0x2222 */
 	cr_expect(strstr(o.out, "result 0x23331") != NULL, "%s", o.out);
+	out_free(&o);
 }
 
 Test(kvm, use_after_unmap_faults)
@@ -210,6 +222,7 @@ Test(kvm, use_after_unmap_faults)
 	struct out o = run("selftest 1");
 	cr_expect_eq(o.status, 1, "exit %d: the guest read an unmapped page", o.status);
 	cr_expect(strstr(o.err, "CR2 0000300000000008") != NULL, "%s", o.err);
+	out_free(&o);
 }
 
 /* Without the slot reload the stale writable shadow entry lets this pass. */
@@ -219,6 +232,7 @@ Test(kvm, write_after_protect_faults)
 	struct out o = run("selftest 2");
 	cr_expect_eq(o.status, 1, "exit %d: the guest wrote a read-only page", o.status);
 	cr_expect(strstr(o.err, "protection fault") != NULL, "%s", o.err);
+	out_free(&o);
 }
 
 Test(kvm, calibrate_writes_a_cost_profile)
@@ -250,6 +264,7 @@ Test(kvm, calibrate_writes_a_cost_profile)
 	fclose(f);
 	unlink(path);
 	cr_expect_eq(found, 0xf, "missing keys in the profile (found mask 0x%x)", found);
+	out_free(&o);
 }
 
 Test(kvm, hung_guest_times_out_with_registers)
@@ -258,4 +273,5 @@ Test(kvm, hung_guest_times_out_with_registers)
 	struct out o = run("selftest 3");
 	cr_expect_eq(o.status, 1, "exit %d (-1: killed by the outer timeout)", o.status);
 	cr_expect(strstr(o.err, "timeout") && strstr(o.err, "RIP "), "%s", o.err);
+	out_free(&o);
 }
