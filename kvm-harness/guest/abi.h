@@ -1,0 +1,98 @@
+/*
+ * abi.h - what the CPL3 guest payload and the harness agree on: the guest
+ * address map, the shared page, and the doorbell operations.
+ *
+ * Included by the freestanding guest runtime and by the host; no libc.
+ *
+ * Guest-physical map (set-up (b): the workload runs at CPL3, the harness is
+ * its kernel):
+ *
+ *   0x0000_1000  GDT            slot "sys", supervisor-only, identity-mapped
+ *   0x0000_2000  TSS
+ *   0x0100_0000  page tables    slot "pt", 16 MiB, mapped only for calibrate
+ *   0x0030_0000  shared page    slot "shared", U=1 W=1, VA = GPA
+ *   0x0040_0000  payload        slot "payload", 4 MiB: code, data, bss, stack
+ *                               at the top; VA = GPA (linker script)
+ *   0xc000_0000  doorbell       no memory slot: a store is KVM_EXIT_MMIO
+ *   0x1_0000_0000 and up        one data slot per wl_map, 2 MiB aligned
+ *
+ * Doorbell: the guest fills op/arg[] in the shared page, stores the op code
+ * to KVMH_DOORBELL_VA, and reads ret when the store completes (the harness
+ * serves the exit before resuming the vCPU).
+ */
+#ifndef KVMH_GUEST_ABI_H
+#define KVMH_GUEST_ABI_H
+
+#include <stdint.h>
+
+#define KVMH_GDT_GPA 0x1000ull
+#define KVMH_TSS_GPA 0x2000ull
+#define KVMH_SYS_GPA 0x0ull
+#define KVMH_SYS_SIZE 0x10000ull
+#define KVMH_PT_GPA 0x1000000ull
+#define KVMH_PT_SIZE (16ull << 20)
+#define KVMH_SHARED_GPA 0x300000ull
+#define KVMH_SHARED_VA KVMH_SHARED_GPA
+#define KVMH_PAYLOAD_GPA 0x400000ull
+#define KVMH_PAYLOAD_VA KVMH_PAYLOAD_GPA
+#define KVMH_PAYLOAD_SIZE (4ull << 20)
+#define KVMH_STACK_TOP (KVMH_PAYLOAD_VA + KVMH_PAYLOAD_SIZE)
+#define KVMH_DOORBELL_GPA 0xc0000000ull
+#define KVMH_DOORBELL_VA KVMH_DOORBELL_GPA
+#define KVMH_DATA_GPA 0x100000000ull
+#define KVMH_SELFTEST_VA 0x0000300000000000ull
+/* With opts.pt_view (calibrate), the page-table slot is also mapped here,
+ * user-writable, so the guest can write its own page-table entries. */
+#define KVMH_PTVIEW_VA 0x0000400000000000ull
+
+#define KVMH_MAGIC 0x6b766d68766d7369ull /* "ismvhmvk" */
+
+/* Doorbell operations (the value stored to the doorbell). */
+enum kvmh_op {
+	KVMH_OP_MAP = 1,   /* arg0 va, arg1 len, arg2 prot */
+	KVMH_OP_UNMAP,     /* arg0 va, arg1 len */
+	KVMH_OP_PROTECT,   /* arg0 va, arg1 len, arg2 prot */
+	KVMH_OP_SWITCH,    /* arg0 pid */
+	KVMH_OP_FORK,      /* arg0 parent, arg1 child */
+	KVMH_OP_EXIT,      /* arg0 pid */
+	KVMH_OP_SYSCALL,   /* arg0 nr */
+	KVMH_OP_IO_IN,     /* arg0 port; ret value */
+	KVMH_OP_PHASE,     /* arg0 id */
+	KVMH_OP_DONE,      /* the command finished: checksum, tsc fields valid */
+	KVMH_OP_COUNT
+};
+
+/* What the payload does when entered (set by the harness before KVM_RUN). */
+enum kvmh_cmd {
+	KVMH_CMD_WORKLOAD = 1, /* run wl_name with p[] */
+	KVMH_CMD_TOUCH,        /* store to one word per page of [arg0, arg0+arg1) */
+	KVMH_CMD_CRASH,        /* load from arg0 (unmapped): a guest page fault */
+	KVMH_CMD_PING,         /* arg0 doorbell round trips, then DONE */
+	KVMH_CMD_SELFTEST,     /* arg0: 0 fork/switch, 1 use after unmap, 2 write after
+				  protect, 3 spin forever */
+	KVMH_CMD_PTWRITE,      /* rewrite the 8 bytes at arg0 (a page-table entry) arg1 times */
+};
+
+#define KVMH_MAX_PARAMS 17 /* WL_MAX_PARAMS + the seed */
+
+struct kvmh_shared {
+	uint64_t magic;
+	uint64_t cmd;
+	uint64_t cmd_arg[3];
+	char wl_name[32];
+	uint64_t nparams; /* p[nparams - 1] is the seed */
+	uint64_t p[KVMH_MAX_PARAMS];
+
+	/* doorbell */
+	uint64_t op;
+	uint64_t arg[3];
+	uint64_t ret;
+
+	/* Guest TSC just before ringing and just after the previous ring
+	 * returned: the guest-side time of a phase excludes the doorbells. */
+	uint64_t tsc_ring;
+	uint64_t tsc_resumed;
+	uint64_t checksum;
+};
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * rt.c - the guest runtime of set-up (b): the workload runs at CPL3 and every
+ * wlrt_* operation is a doorbell to the harness, which acts as the kernel.
+ *
+ * Notes:
+ *  - Freestanding: no libc; gcc may still emit memset/memcpy calls, so they
+ *    are defined here.
+ *  - The guest cannot take its own exceptions on this kind of host (see
+ *    notes/kvm-host.md), so there is no IDT: a fault ends the VM and the
+ *    harness reports it.
+ *  - Time is read with rdtsc at CPL3 (CR4.TSD is clear).  A phase's guest
+ *    time runs from the return of one doorbell to the next ring, so the
+ *    ~28 us doorbell round trips are not charged to the workload.
+ */
+#include "../../workloads/wl.h"
+#include "abi.h"
+
+#define SHARED ((volatile struct kvmh_shared *)KVMH_SHARED_VA)
+
+extern const struct wl_desc *const kvmh_fs_workloads[];
+
+void *memset(void *d, int c, unsigned long n);
+void *memcpy(void *d, const void *s, unsigned long n);
+
+void *memset(void *d, int c, unsigned long n)
+{
+	unsigned char *p = d;
+	while (n--)
+		*p++ = (unsigned char)c;
+	return d;
+}
+
+void *memcpy(void *d, const void *s, unsigned long n)
+{
+	unsigned char *p = d;
+	const unsigned char *q = s;
+	while (n--)
+		*p++ = *q++;
+	return d;
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static uint64_t ring(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	SHARED->op = op;
+	SHARED->arg[0] = a0;
+	SHARED->arg[1] = a1;
+	SHARED->arg[2] = a2;
+	SHARED->tsc_ring = rdtsc();
+	*(volatile uint64_t *)KVMH_DOORBELL_VA = op;
+	uint64_t r = SHARED->ret;
+	SHARED->tsc_resumed = rdtsc();
+	return r;
+}
+
+void wlrt_map(uint64_t va, uint64_t len, unsigned prot) { ring(KVMH_OP_MAP, va, len, prot); }
+void wlrt_unmap(uint64_t va, uint64_t len) { ring(KVMH_OP_UNMAP, va, len, 0); }
+void wlrt_protect(uint64_t va, uint64_t len, unsigned prot) { ring(KVMH_OP_PROTECT, va, len, prot); }
+void wlrt_switch(uint32_t pid) { ring(KVMH_OP_SWITCH, pid, 0, 0); }
+void wlrt_fork(uint32_t parent, uint32_t child) { ring(KVMH_OP_FORK, parent, child, 0); }
+void wlrt_exit(uint32_t pid) { ring(KVMH_OP_EXIT, pid, 0, 0); }
+void wlrt_syscall(uint64_t nr) { ring(KVMH_OP_SYSCALL, nr, 0, 0); }
+uint64_t wlrt_io_in(uint16_t port) { return ring(KVMH_OP_IO_IN, port, 0, 0); }
+void wlrt_phase(uint64_t id) { ring(KVMH_OP_PHASE, id, 0, 0); }
+
+/* An instruction fetch from arbitrary data pages cannot be made safe at
+ * CPL3 without executable mappings; a load of the byte stands in for it. */
+void wlrt_fetch(uint64_t va) { (void)*(volatile uint8_t *)va; }
+
+static int name_eq(const char *a, const volatile char *b)
+{
+	for (unsigned i = 0; i < 32; i++) {
+		if (a[i] != b[i])
+			return 0;
+		if (!a[i])
+			return 1;
+	}
+	return 1;
+}
+
+static uint64_t run_workload(void)
+{
+	const struct wl_desc *d = 0;
+	for (unsigned i = 0; kvmh_fs_workloads[i]; i++)
+		if (name_eq(kvmh_fs_workloads[i]->name, SHARED->wl_name))
+			d = kvmh_fs_workloads[i];
+	if (!d)
+		return ~0ull; /* the harness checked the name; cannot happen */
+	uint64_t p[KVMH_MAX_PARAMS];
+	for (unsigned i = 0; i < KVMH_MAX_PARAMS; i++)
+		p[i] = SHARED->p[i];
+	struct wl_ctx c = {.pid = 1, .vcpu = 0, .checksum = 0};
+	d->run(&c, p);
+	return c.checksum;
+}
+
+static uint64_t touch(uint64_t va, uint64_t len)
+{
+	uint64_t sum = 0;
+	for (uint64_t off = 0; off < len; off += 4096) {
+		volatile uint64_t *w = (volatile uint64_t *)(va + off);
+		sum += *w;
+		*w = off;
+	}
+	return sum;
+}
+
+/* The kernel services no spine workload uses yet, checked end to end.
+ * Variants 1 and 2 must end in a fault the harness reports, 3 in its
+ * timeout. */
+static uint64_t selftest(uint64_t variant)
+{
+	volatile uint64_t *a = (volatile uint64_t *)KVMH_SELFTEST_VA;
+	uint64_t sum = 0;
+	wlrt_map(KVMH_SELFTEST_VA, 8192, VM_PROT_R | VM_PROT_W);
+	a[0] = 0x1111;
+	switch (variant) {
+	case 0:
+		wlrt_fork(1, 2);
+		wlrt_switch(2);
+		sum = a[0];       /* the child sees the parent's memory (shared) */
+		a[512] = 0x2222;
+		wlrt_switch(1);
+		sum = sum * 31 + a[512];
+		wlrt_exit(2);
+		break;
+	case 1:
+		wlrt_unmap(KVMH_SELFTEST_VA, 4096);
+		sum = a[1]; /* must fault: the shadow entry has to be gone */
+		break;
+	case 2:
+		wlrt_protect(KVMH_SELFTEST_VA, 8192, VM_PROT_R);
+		sum = a[0];
+		a[0] = 2; /* must fault: read-only now */
+		break;
+	case 3:
+		for (;;) /* a hung guest: the harness's timeout must end it */
+			__asm__ volatile("pause");
+	}
+	return sum;
+}
+
+void kvmh_guest_main(void);
+
+void kvmh_guest_main(void)
+{
+	uint64_t sum = 0;
+	SHARED->tsc_resumed = rdtsc();
+	switch (SHARED->cmd) {
+	case KVMH_CMD_WORKLOAD:
+		sum = run_workload();
+		break;
+	case KVMH_CMD_TOUCH:
+		sum = touch(SHARED->cmd_arg[0], SHARED->cmd_arg[1]);
+		break;
+	case KVMH_CMD_CRASH:
+		sum = *(volatile uint64_t *)SHARED->cmd_arg[0];
+		break;
+	case KVMH_CMD_SELFTEST:
+		sum = selftest(SHARED->cmd_arg[0]);
+		break;
+	case KVMH_CMD_PTWRITE: {
+		volatile uint64_t *e = (volatile uint64_t *)SHARED->cmd_arg[0];
+		for (uint64_t i = 0; i < SHARED->cmd_arg[1]; i++) {
+			uint64_t v = *e;
+			*e = v;
+		}
+		break;
+	}
+	case KVMH_CMD_PING:
+		for (uint64_t i = 0; i < SHARED->cmd_arg[0]; i++)
+			ring(KVMH_OP_PHASE, ~0ull, 0, 0);
+		break;
+	}
+	SHARED->checksum = sum;
+	ring(KVMH_OP_DONE, sum, 0, 0);
+}

@@ -1,0 +1,564 @@
+/*
+ * kvmh_guest.c - set-up (b): the harness as the CPL3 payload's kernel.
+ *
+ * Notes:
+ *  - Mappings are pre-populated at wl_map time by default: at CPL3 on a PVM
+ *    host any guest page fault ends in KVM_EXIT_SHUTDOWN (notes/kvm-host.md).
+ *    What the first touch of a page measures is then KVM's own shadow fault
+ *    (pf_fixed), as in the simulator's shadow model.
+ *  - Demand paging (opts.demand) works too, because on these hosts the
+ *    registers and CR2 survive the shutdown: the harness maps the page at
+ *    CR2, writes the saved registers back and resumes.  Each guest fault then
+ *    costs a full exit; only a not-present fault inside a mapped region is
+ *    served, so any other exception is still reported.
+ *  - Guest page-table entries written by the harness bypass KVM's write
+ *    protection of guest tables.  Adding an entry is safe (a missing shadow
+ *    entry faults and KVM re-walks the guest table), but removing or
+ *    narrowing one is not; so unmap and protect end by deleting and
+ *    re-adding the affected data slots, which makes KVM drop every shadow
+ *    entry into them.
+ *  - fork gives the child the parent's mappings over the same memory
+ *    (shared, not copy-on-write): enough to switch address spaces and
+ *    exercise CR3 writes, which is what the MMU models compare.
+ *  - A CR3 switch is done by the harness between runs with KVM_SET_SREGS,
+ *    as a CPL0 detour would be emulated instruction by instruction here.
+ */
+#include "kvmh_guest.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sim/event.h"
+#include "sim/pt_format.h"
+
+extern const char kvmh_payload_start[], kvmh_payload_end[];
+
+static volatile sig_atomic_t kvmh_timed_out;
+static struct kvm_run *volatile running;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	kvmh_timed_out = 1;
+	if (running)
+		running->immediate_exit = 1;
+}
+
+/* --- guest page tables through pt_map ------------------------------------ */
+
+static uint64_t pt_read(void *arg, uint64_t pa)
+{
+	struct kvmh_guest *g = arg;
+	uint64_t *e = kvmh_vm_hva(&g->vm, pa, 8);
+	return e ? *e : 0;
+}
+
+static void pt_write(void *arg, uint64_t pa, uint64_t val)
+{
+	struct kvmh_guest *g = arg;
+	uint64_t *e = kvmh_vm_hva(&g->vm, pa, 8);
+	if (e)
+		*e = val;
+}
+
+static int pt_alloc(void *arg, uint64_t *pa)
+{
+	struct kvmh_guest *g = arg;
+	if (g->pt_next + 4096 > KVMH_PT_GPA + KVMH_PT_SIZE)
+		return VM_ELIMIT;
+	*pa = g->pt_next;
+	g->pt_next += 4096; /* slot memory is fresh anonymous memory: zero */
+	return 0;
+}
+
+static const struct pt_format *const fmt = &pt_x86_4;
+
+static struct pt_mem_ops ops(struct kvmh_guest *g)
+{
+	return (struct pt_mem_ops){pt_read, pt_write, pt_alloc, g};
+}
+
+static unsigned perms_of(unsigned prot, bool ad)
+{
+	unsigned p = PTE_PERM_U;
+	if (prot & VM_PROT_W)
+		p |= PTE_PERM_W;
+	if (prot & VM_PROT_X)
+		p |= PTE_PERM_X;
+	if (ad)
+		p |= PTE_PERM_A | PTE_PERM_D;
+	return p;
+}
+
+static int map_range(struct kvmh_guest *g, gpa_t root, gva_t va, gpa_t pa, uint64_t len,
+		     enum page_size ps, unsigned perms)
+{
+	struct pt_mem_ops m = ops(g);
+	for (uint64_t off = 0; off < len; off += ps_bytes(ps)) {
+		int rc = pt_map(fmt, &m, root, va + off, pa + off, ps, perms);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The mappings every address space has: GDT/TSS (supervisor), the shared
+ * page, the payload and the doorbell. */
+static int new_root(struct kvmh_guest *g, gpa_t *root)
+{
+	const unsigned ad = PTE_PERM_A | PTE_PERM_D;
+	int rc = pt_alloc(g, root);
+	if (rc == 0)
+		rc = map_range(g, *root, KVMH_GDT_GPA, KVMH_GDT_GPA, 0x2000, PS_4K, PTE_PERM_W | ad);
+	if (rc == 0)
+		rc = map_range(g, *root, KVMH_SHARED_VA, KVMH_SHARED_GPA, 4096, PS_4K,
+			       PTE_PERM_U | PTE_PERM_W | ad);
+	if (rc == 0)
+		rc = map_range(g, *root, KVMH_PAYLOAD_VA, KVMH_PAYLOAD_GPA, KVMH_PAYLOAD_SIZE, PS_4K,
+			       PTE_PERM_U | PTE_PERM_W | PTE_PERM_X | ad);
+	if (rc == 0)
+		rc = map_range(g, *root, KVMH_DOORBELL_VA, KVMH_DOORBELL_GPA, 4096, PS_4K,
+			       PTE_PERM_U | PTE_PERM_W | ad);
+	if (rc == 0 && g->o.pt_view)
+		rc = map_range(g, *root, KVMH_PTVIEW_VA, KVMH_PT_GPA, KVMH_PT_SIZE, PS_2M,
+			       PTE_PERM_U | PTE_PERM_W | ad);
+	return rc;
+}
+
+int kvmh_guest_init(struct kvmh_guest *g, const struct kvmh_guest_opts *o, struct vmerr *err)
+{
+	struct kvmh_slot *s;
+	int rc;
+	memset(g, 0, sizeof *g);
+	g->o = *o;
+	rc = kvmh_vm_open(&g->vm, err);
+	if (rc < 0)
+		return rc;
+	if ((rc = kvmh_vm_add_slot(&g->vm, "sys", KVMH_SYS_GPA, KVMH_SYS_SIZE, 0, -1, NULL, err)) < 0 ||
+	    (rc = kvmh_vm_add_slot(&g->vm, "pt", KVMH_PT_GPA, KVMH_PT_SIZE, 0, 0, NULL, err)) < 0 ||
+	    (rc = kvmh_vm_add_slot(&g->vm, "shared", KVMH_SHARED_GPA, 4096, 0, -1, &s, err)) < 0)
+		goto err_vm;
+	g->sh = s->hva;
+	if ((rc = kvmh_vm_add_slot(&g->vm, "payload", KVMH_PAYLOAD_GPA, KVMH_PAYLOAD_SIZE, 0, 0, &s,
+				   err)) < 0)
+		goto err_vm;
+	size_t img = (size_t)(kvmh_payload_end - kvmh_payload_start);
+	if (img > KVMH_PAYLOAD_SIZE - 0x10000) {
+		rc = vmerr_set(err, VM_ELIMIT, "guest payload is %zu bytes; the slot holds %llu",
+			       img, KVMH_PAYLOAD_SIZE - 0x10000);
+		goto err_vm;
+	}
+	memcpy(s->hva, kvmh_payload_start, img);
+
+	g->pt_next = KVMH_PT_GPA;
+	g->data_next = KVMH_DATA_GPA;
+	g->procs[0].pid = 1;
+	if ((rc = new_root(g, &g->procs[0].root)) < 0) {
+		vmerr_set(err, rc, "building the guest's base page tables failed (%d)", rc);
+		goto err_vm;
+	}
+	g->nprocs = 1;
+	g->cr3 = g->procs[0].root;
+	g->sh->magic = KVMH_MAGIC;
+	return 0;
+
+err_vm:
+	kvmh_vm_close(&g->vm);
+	return rc;
+}
+
+void kvmh_guest_fini(struct kvmh_guest *g) { kvmh_vm_close(&g->vm); }
+
+/* --- the doorbell: the harness as the guest's kernel ---------------------- */
+
+static struct kvmh_region *region_of(struct kvmh_guest *g, gva_t va)
+{
+	for (unsigned i = 0; i < g->nregions; i++)
+		if (va >= g->regions[i].va && va - g->regions[i].va < g->regions[i].len)
+			return &g->regions[i];
+	return NULL;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Host pages present before the guest touches them: KVM's shadow fault then
+ * finds them without faulting the host, and can prefetch neighbouring
+ * guest entries (it only prefetches host pages that are already there). */
+static void prefault(void *hva, uint64_t len)
+{
+	if (madvise(hva, len, MADV_POPULATE_WRITE) == 0)
+		return;
+	for (uint64_t off = 0; off < len; off += 4096)
+		((volatile char *)hva)[off] = 0;
+}
+
+static int do_map(struct kvmh_guest *g, gva_t va, uint64_t len, unsigned prot, struct vmerr *err)
+{
+	enum page_size ps = g->o.page;
+	if (va & (ps_bytes(ps) - 1))
+		ps = PS_4K;
+	uint64_t gran = ps_bytes(ps);
+	va &= ~4095ull;
+	len = (len + gran - 1) & ~(gran - 1);
+	if (g->nregions == KVMH_MAX_REGIONS)
+		return vmerr_set(err, VM_ELIMIT, "guest wl_map of 0x%llx: more than %d mapped regions",
+				 (unsigned long long)va, KVMH_MAX_REGIONS);
+	uint64_t slot_len = (len + (2u << 20) - 1) & ~((2ull << 20) - 1);
+	struct kvmh_slot *s;
+	int rc = kvmh_vm_add_slot(&g->vm, "data", g->data_next, slot_len, 2u << 20, g->o.thp, &s,
+				  err);
+	if (rc < 0)
+		return rc;
+	g->data_next += slot_len;
+	if (g->o.prefault)
+		prefault(s->hva, slot_len);
+	rc = g->o.demand ? 0 : map_range(g, g->cr3, va, s->gpa, len, ps, perms_of(prot, g->o.ad));
+	if (rc < 0)
+		return vmerr_set(err, rc, "guest wl_map of [0x%llx, +0x%llx): page tables: %s",
+				 (unsigned long long)va, (unsigned long long)len,
+				 rc == VM_ELIMIT ? "the 16 MiB page-table slot is full"
+						 : "overlaps a mapping of another page size");
+	g->regions[g->nregions++] = (struct kvmh_region){va, len, perms_of(prot, g->o.ad), ps, s};
+	return 0;
+}
+
+int kvmh_guest_map(struct kvmh_guest *g, gva_t va, uint64_t len, unsigned prot,
+		   struct vmerr *err)
+{
+	return do_map(g, va, len, prot, err);
+}
+
+gpa_t kvmh_guest_entry_gpa(struct kvmh_guest *g, gva_t va, unsigned level)
+{
+	gpa_t table = g->cr3;
+	for (unsigned l = fmt->levels - 1;; l--) {
+		gpa_t ea = table + pt_index(fmt, va, l) * PT_ENTRY_SIZE;
+		if (l == level)
+			return ea;
+		uint64_t e = pt_read(g, ea);
+		if (!pt_is_present(fmt, e) || pt_is_leaf(fmt, e, l))
+			return 0;
+		table = pt_next_table(fmt, e);
+	}
+}
+
+/* Rewrite (protect) or clear (unmap) the leaves of [va, va+len), then reload
+ * the data slots behind them so KVM drops its shadow entries. */
+static int do_change(struct kvmh_guest *g, gva_t va, uint64_t len, bool unmap, unsigned prot,
+		     struct vmerr *err)
+{
+	struct pt_mem_ops m = ops(g);
+	struct kvmh_slot *touched[8];
+	unsigned nt = 0;
+	for (uint64_t off = 0; off < len;) {
+		uint64_t pte, ea;
+		int level = pt_lookup(fmt, &m, g->cr3, va + off, &pte, &ea);
+		if (level < 0) {
+			off += 4096;
+			continue;
+		}
+		uint64_t sz = ps_bytes((enum page_size)level);
+		if (unmap)
+			pt_write(g, ea, 0);
+		else
+			pt_write(g, ea, pt_make_leaf(fmt, pt_leaf_pa(fmt, pte, (unsigned)level, va + off),
+						     (unsigned)level, perms_of(prot, g->o.ad)));
+		struct kvmh_region *r = region_of(g, va + off);
+		if (r) {
+			if (unmap)
+				madvise((char *)r->slot->hva + (va + off - r->va), sz, MADV_DONTNEED);
+			unsigned i = 0;
+			while (i < nt && touched[i] != r->slot)
+				i++;
+			if (i == nt && nt < VM_ARRAY_SIZE(touched))
+				touched[nt++] = r->slot;
+		}
+		off = ((va + off) & ~(sz - 1)) + sz - va;
+	}
+	for (unsigned i = 0; i < nt; i++) {
+		int rc = kvmh_vm_reload_slot(&g->vm, touched[i], err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static gpa_t *proc_root(struct kvmh_guest *g, uint32_t pid)
+{
+	for (unsigned i = 0; i < g->nprocs; i++)
+		if (g->procs[i].pid == pid)
+			return &g->procs[i].root;
+	return NULL;
+}
+
+struct copy_ctx {
+	struct kvmh_guest *g;
+	gpa_t root;
+	int rc;
+};
+
+static void copy_leaf(void *arg, uint64_t va, unsigned level, uint64_t pte, uint64_t ea)
+{
+	(void)ea;
+	struct copy_ctx *c = arg;
+	struct pt_mem_ops m = ops(c->g);
+	if (c->rc == 0)
+		c->rc = pt_map(fmt, &m, c->root, va, pt_leaf_pa(fmt, pte, level, va),
+			       (enum page_size)level, pt_perms(fmt, pte));
+}
+
+static int do_fork(struct kvmh_guest *g, uint32_t parent, uint32_t child, struct vmerr *err)
+{
+	gpa_t *proot = proc_root(g, parent);
+	if (!proot || proc_root(g, child) || g->nprocs == KVMH_MAX_PROCS)
+		return vmerr_set(err, VM_EINPUT, "guest fork %u -> %u: %s", parent, child,
+				 !proot ? "no such parent" : proc_root(g, child) ? "child pid exists"
+										 : "too many processes");
+	struct copy_ctx c = {g, 0, pt_alloc(g, &c.root)};
+	struct pt_mem_ops m = ops(g);
+	if (c.rc == 0)
+		pt_for_each_leaf(fmt, &m, *proot, copy_leaf, &c);
+	if (c.rc < 0)
+		return vmerr_set(err, c.rc, "guest fork %u -> %u: the page-table slot is full", parent,
+				 child);
+	g->procs[g->nprocs].pid = child;
+	g->procs[g->nprocs].root = c.root;
+	g->nprocs++;
+	return 0;
+}
+
+static int do_switch(struct kvmh_guest *g, uint32_t pid, struct vmerr *err)
+{
+	gpa_t *root = proc_root(g, pid);
+	if (!root) {
+		if (g->nprocs == KVMH_MAX_PROCS)
+			return vmerr_set(err, VM_ELIMIT, "guest switch to pid %u: too many processes",
+					 pid);
+		int rc = new_root(g, &g->procs[g->nprocs].root);
+		if (rc < 0)
+			return vmerr_set(err, rc, "guest switch to pid %u: page-table slot full", pid);
+		g->procs[g->nprocs].pid = pid;
+		root = &g->procs[g->nprocs++].root;
+	}
+	g->cr3 = *root;
+	return kvmh_vm_set_cr3(&g->vm, g->cr3, err);
+}
+
+/* 1 when the command is done, 0 to continue, negative on error. */
+static int doorbell(struct kvmh_guest *g, uint64_t op, struct vmerr *err)
+{
+	struct kvmh_shared *sh = g->sh;
+	uint64_t a0 = sh->arg[0], a1 = sh->arg[1], a2 = sh->arg[2];
+	g->guest_cycles += sh->tsc_ring - sh->tsc_resumed;
+	g->doorbells++;
+	sh->ret = 0;
+	switch (op) {
+	case KVMH_OP_MAP:
+		return do_map(g, a0, a1, (unsigned)a2, err);
+	case KVMH_OP_UNMAP:
+		return do_change(g, a0, a1, true, 0, err);
+	case KVMH_OP_PROTECT:
+		return do_change(g, a0, a1, false, (unsigned)a2, err);
+	case KVMH_OP_SWITCH:
+		return do_switch(g, (uint32_t)a0, err);
+	case KVMH_OP_FORK:
+		return do_fork(g, (uint32_t)a0, (uint32_t)a1, err);
+	case KVMH_OP_EXIT:
+	case KVMH_OP_SYSCALL:
+	case KVMH_OP_IO_IN:
+		return 0; /* io_in reads 0, as in the host-process run */
+	case KVMH_OP_PHASE:
+		if (a0 != ~0ull && g->mark)
+			g->mark(g->mark_arg, g, a0, false);
+		return 0;
+	case KVMH_OP_DONE:
+		g->checksum = a0;
+		if (g->mark)
+			g->mark(g->mark_arg, g, 0, true);
+		return 1;
+	default:
+		return vmerr_set(err, KVMH_EGUEST, "guest rang the doorbell with unknown op %llu",
+				 (unsigned long long)op);
+	}
+}
+
+/* A shutdown that is a not-present fault inside a region mapped on demand:
+ * map the page and put the registers back.  1 if served, 0 if not ours. */
+static int demand_fault(struct kvmh_guest *g, struct vmerr *err)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sr;
+	if (!g->o.demand || ioctl(g->vm.vcpu_fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(g->vm.vcpu_fd, KVM_GET_SREGS, &sr) < 0)
+		return 0;
+	struct kvmh_region *r = region_of(g, sr.cr2);
+	struct pt_mem_ops m = ops(g);
+	uint64_t pte, ea;
+	if (!r || pt_lookup(fmt, &m, g->cr3, sr.cr2, &pte, &ea) >= 0)
+		return 0;
+	uint64_t sz = ps_bytes(r->ps);
+	gva_t va = sr.cr2 & ~(sz - 1);
+	int rc = pt_map(fmt, &m, g->cr3, va, r->slot->gpa + (va - r->va), r->ps, r->perms);
+	if (rc < 0)
+		return vmerr_set(err, rc, "demand fault at 0x%llx: page-table slot full",
+				 (unsigned long long)sr.cr2);
+	if (ioctl(g->vm.vcpu_fd, KVM_SET_SREGS, &sr) < 0 || ioctl(g->vm.vcpu_fd, KVM_SET_REGS, &regs) < 0)
+		return vmerr_set(err, -errno, "demand fault: restoring the registers: %s",
+				 strerror(errno));
+	g->demand_faults++;
+	return 1;
+}
+
+/* CR2 survives the shutdown on the hosts here: name the likely cause. */
+static const char *shutdown_hint(struct kvmh_guest *g, char *buf, size_t len)
+{
+	struct kvm_sregs sr;
+	if (ioctl(g->vm.vcpu_fd, KVM_GET_SREGS, &sr) < 0 || !sr.cr2)
+		return "";
+	struct pt_mem_ops m = ops(g);
+	uint64_t pte, ea;
+	int level = pt_lookup(fmt, &m, g->cr3, sr.cr2, &pte, &ea);
+	snprintf(buf, len, "; CR2 0x%llx is %s", (unsigned long long)sr.cr2,
+		 level < 0 ? "not mapped in the guest: a page fault on an address no wl_map covers"
+			   : "mapped: a protection fault (write to read-only, or user bit)?");
+	return buf;
+}
+
+static void report(struct kvmh_guest *g, const char *what)
+{
+	fprintf(stderr, "vmsim-kvm: guest stopped: %s\n", what);
+	kvmh_vm_dump_regs(&g->vm, stderr, "vmsim-kvm:   ");
+}
+
+int kvmh_guest_run(struct kvmh_guest *g, enum kvmh_cmd cmd, const uint64_t arg[3],
+		   const char *name, const uint64_t *p, unsigned np, unsigned timeout_s,
+		   struct vmerr *err)
+{
+	struct kvmh_shared *sh = g->sh;
+	char what[200];
+	int rc;
+
+	sh->cmd = cmd;
+	for (unsigned i = 0; i < 3; i++)
+		sh->cmd_arg[i] = arg ? arg[i] : 0;
+	if (name) {
+		snprintf(sh->wl_name, sizeof sh->wl_name, "%s", name);
+		sh->nparams = np;
+		for (unsigned i = 0; i < np && i < KVMH_MAX_PARAMS; i++)
+			sh->p[i] = p[i];
+	}
+	sh->tsc_resumed = sh->tsc_ring = 0;
+	rc = kvmh_vm_set_long_mode_user(&g->vm, KVMH_GDT_GPA, KVMH_TSS_GPA, g->cr3, KVMH_PAYLOAD_VA,
+					KVMH_STACK_TOP, err);
+	if (rc < 0)
+		return rc;
+
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old); /* no SA_RESTART: KVM_RUN returns -EINTR */
+	kvmh_timed_out = 0;
+	running = g->vm.run;
+	g->vm.run->immediate_exit = 0;
+	alarm(timeout_s);
+
+	for (;;) {
+		rc = kvmh_vm_run(&g->vm);
+		struct kvm_run *r = g->vm.run;
+		if (rc == -EINTR || rc == -EAGAIN) {
+			if (!kvmh_timed_out)
+				continue;
+			snprintf(what, sizeof what, "did not finish within %u s (timeout)", timeout_s);
+			report(g, what);
+			rc = vmerr_set(err, KVMH_EGUEST, "guest timed out after %u s; raise --timeout "
+					    "if the workload is just long", timeout_s);
+			break;
+		}
+		if (rc < 0) {
+			rc = vmerr_set(err, rc, "KVM_RUN: %s", strerror(-rc));
+			break;
+		}
+		switch (r->exit_reason) {
+		case KVM_EXIT_MMIO:
+			if (r->mmio.is_write && (r->mmio.phys_addr & ~4095ull) == KVMH_DOORBELL_GPA) {
+				uint64_t op = 0;
+				memcpy(&op, r->mmio.data, r->mmio.len < 8 ? r->mmio.len : 8);
+				rc = doorbell(g, op, err);
+				if (rc < 0) {
+					report(g, err->msg);
+					break;
+				}
+				if (rc == 1) {
+					rc = 0;
+					goto out;
+				}
+				continue;
+			}
+			snprintf(what, sizeof what, "MMIO %s of %u bytes at gpa 0x%llx (not the doorbell: "
+				 "a stray pointer in the payload?)", r->mmio.is_write ? "write" : "read",
+				 r->mmio.len, (unsigned long long)r->mmio.phys_addr);
+			report(g, what);
+			rc = vmerr_set(err, KVMH_EGUEST, "guest: %s", what);
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			rc = demand_fault(g, err);
+			if (rc == 1)
+				continue;
+			if (rc < 0) {
+				report(g, err->msg);
+				break;
+			}
+			report(g, "KVM_EXIT_SHUTDOWN: an exception the CPL3 guest cannot handle (page "
+				  "fault, #GP, #UD, hlt/out/int3 at CPL3) or a triple fault");
+			rc = vmerr_set(err, KVMH_EGUEST, "guest shut down (registers above)%s",
+				       shutdown_hint(g, what, sizeof what));
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			snprintf(what, sizeof what, "KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx",
+				 (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
+			report(g, what);
+			rc = vmerr_set(err, KVMH_EGUEST, "guest entry failed: %s", what);
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			snprintf(what, sizeof what, "KVM_EXIT_INTERNAL_ERROR, suberror %u",
+				 r->internal.suberror);
+			report(g, what);
+			rc = vmerr_set(err, KVMH_EGUEST, "KVM internal error: %s", what);
+			break;
+		default:
+			snprintf(what, sizeof what, "unexpected exit %u (%s)", r->exit_reason,
+				 kvmh_exit_name(r->exit_reason));
+			report(g, what);
+			rc = vmerr_set(err, KVMH_EGUEST, "guest: %s", what);
+			break;
+		}
+		break;
+	}
+out:
+	alarm(0);
+	running = NULL;
+	sigaction(SIGALRM, &old, NULL);
+	return rc;
+}
+
+uint64_t kvmh_guest_balloon(struct kvmh_guest *g, uint64_t bytes, struct kvmh_region *ranges,
+			    unsigned max, unsigned *nranges)
+{
+	uint64_t done = 0;
+	*nranges = 0;
+	for (unsigned i = 0; i < g->nregions && done < bytes; i++) {
+		struct kvmh_region *r = &g->regions[i];
+		uint64_t n = r->len < bytes - done ? r->len : bytes - done;
+		if (madvise(r->slot->hva, n, MADV_DONTNEED) < 0)
+			continue;
+		if (*nranges < max)
+			ranges[(*nranges)++] = (struct kvmh_region){r->va, n, r->perms, r->ps, r->slot};
+		done += n;
+	}
+	return done;
+}

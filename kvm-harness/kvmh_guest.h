@@ -1,0 +1,87 @@
+/*
+ * kvmh_guest.h - guest set-up (b): the payload runs at CPL3 and the harness
+ * is its kernel.  The harness builds the guest's page tables in guest RAM
+ * (with sim/pt_format's pt_map), backs each wl_map with its own memory slot,
+ * serves the doorbell, and reports any other exit with the guest registers.
+ *
+ * Return codes: 0, or a negative code with a message in struct vmerr;
+ * KVMH_EGUEST when the guest stopped where it should not have (the report
+ * with the registers has then been printed to stderr).
+ */
+#ifndef KVMH_GUEST_H
+#define KVMH_GUEST_H
+
+#include "guest/abi.h"
+#include "kvmh_vm.h"
+
+#define KVMH_EGUEST (-1000)
+#define KVMH_MAX_PROCS 16
+#define KVMH_MAX_REGIONS 64
+
+struct kvmh_guest_opts {
+	enum page_size page; /* guest leaf size for data mappings: PS_4K or PS_2M */
+	int thp;             /* host THP for data slots: 1 on, 0 off, -1 default */
+	bool ad;             /* build data leaves with Accessed/Dirty preset */
+	bool prefault;       /* populate the host backing of data slots at map time */
+	bool demand;         /* write guest PTEs on first touch (fault), not at map */
+	bool pt_view;        /* map the page tables user-writable at KVMH_PTVIEW_VA */
+};
+
+struct kvmh_region {
+	gva_t va;
+	uint64_t len;
+	unsigned perms;         /* PTE_PERM_* of its leaves */
+	enum page_size ps;
+	struct kvmh_slot *slot; /* the region's data is slot->gpa + (va' - va) */
+};
+
+struct kvmh_guest;
+/* Called at a PHASE doorbell (done = false) and at DONE (done = true). */
+typedef void (*kvmh_mark_fn)(void *arg, struct kvmh_guest *g, uint64_t id, bool done);
+
+struct kvmh_guest {
+	struct kvmh_vm vm;
+	struct kvmh_guest_opts o;
+	struct kvmh_shared *sh; /* host view of the shared page */
+	gpa_t pt_next, data_next;
+	struct {
+		uint32_t pid;
+		gpa_t root;
+	} procs[KVMH_MAX_PROCS];
+	unsigned nprocs;
+	gpa_t cr3;
+	struct kvmh_region regions[KVMH_MAX_REGIONS];
+	unsigned nregions;
+	uint64_t guest_cycles;  /* guest TSC cycles outside doorbells, since reset */
+	uint64_t doorbells;
+	uint64_t demand_faults; /* guest page faults served (--demand), since reset */
+	uint64_t checksum;      /* from the DONE doorbell */
+	kvmh_mark_fn mark;
+	void *mark_arg;
+};
+
+int kvmh_guest_init(struct kvmh_guest *g, const struct kvmh_guest_opts *o, struct vmerr *err);
+void kvmh_guest_fini(struct kvmh_guest *g);
+
+/* Enter the payload with cmd (KVMH_CMD_*), run until DONE.  For
+ * KVMH_CMD_WORKLOAD, name and p[0..np) are the workload and its
+ * parameters (the seed last). */
+int kvmh_guest_run(struct kvmh_guest *g, enum kvmh_cmd cmd, const uint64_t arg[3],
+		   const char *name, const uint64_t *p, unsigned np, unsigned timeout_s,
+		   struct vmerr *err);
+
+/* What a wl_map doorbell does, for the harness's own use (calibrate). */
+int kvmh_guest_map(struct kvmh_guest *g, gva_t va, uint64_t len, unsigned prot,
+		   struct vmerr *err);
+
+/* Guest-physical address of the entry at level (0 PTE, 1 PDE, ...) on the
+ * walk of va in the current address space; 0 if a table is missing. */
+gpa_t kvmh_guest_entry_gpa(struct kvmh_guest *g, gva_t va, unsigned level);
+
+/* Discard the backing of up to bytes of data memory (MADV_DONTNEED), the
+ * first regions first.  Returns the bytes discarded; ranges[] gets the
+ * guest-virtual ranges (at most max). */
+uint64_t kvmh_guest_balloon(struct kvmh_guest *g, uint64_t bytes, struct kvmh_region *ranges,
+			    unsigned max, unsigned *nranges);
+
+#endif
