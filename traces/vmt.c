@@ -628,11 +628,10 @@ static int next_block(struct vmt_reader *r, struct vmerr *err)
 	size_t got = read_some(r, h, sizeof h);
 	if (ferror(r->f))
 		return read_error(r, err);
+	if (got == 0)
+		return rerr(r, err, r->block_off, "truncated trace: missing end marker");
 	if (got < sizeof h)
-		return rerr(r, err, r->block_off,
-			    got ? "truncated block header (%zu of 16 bytes)"
-				: "truncated trace: missing end marker%.0zu",
-			    got);
+		return rerr(r, err, r->block_off, "truncated block header (%zu of 16 bytes)", got);
 	uint32_t nrec = get_le32(h), usize = get_le32(h + 4), csize = get_le32(h + 8);
 	uint32_t crc = get_le32(h + 12);
 	uLong have = crc32(0, h, 12);
