@@ -241,7 +241,7 @@ struct vmt_writer *vmt_writer_open(const char *path, const struct vmt_meta *meta
 			return NULL;
 		}
 		snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-		w->f = fopen(w->tmp, "wbx");
+		w->f = fopen(w->tmp, "wb"); /* a stale one with our pid is dead */
 		if (!w->f) {
 			vmerr_set(err, VM_EIO, "%s: cannot create %s: %s", path, w->tmp,
 				  strerror(errno));
