@@ -226,9 +226,6 @@ struct vmt_writer *vmt_writer_open(const char *path, const struct vmt_meta *meta
 		writer_free(w);
 		return NULL;
 	}
-	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, VMT_ZSTD_LEVEL);
-	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 0);
-	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 0);
 
 	if (strcmp(path, "-") == 0) {
 		w->f = stdout;
@@ -629,7 +626,8 @@ static int next_block(struct vmt_reader *r, struct vmerr *err)
 	if (ferror(r->f))
 		return read_error(r, err);
 	if (got == 0)
-		return rerr(r, err, r->block_off, "truncated trace: missing end marker");
+		return rerr(r, err, r->block_off, "truncated trace: missing end marker (an interrupted copy or writer? "
+			    "regenerate or re-copy the file)");
 	if (got < sizeof h)
 		return rerr(r, err, r->block_off, "truncated block header (%zu of 16 bytes)", got);
 	uint32_t nrec = get_le32(h), usize = get_le32(h + 4), csize = get_le32(h + 8);
