@@ -39,6 +39,15 @@ void vmt_writer_abort(struct vmt_writer *w);
 uint64_t vmt_writer_records(const struct vmt_writer *w);
 uint64_t vmt_writer_bytes(const struct vmt_writer *w);
 
+/* End the current block now (blocks otherwise hold 65536 events).  After it,
+ * vmt_writer_bytes() plus VMT_END_BYTES is what the file will hold. */
+int vmt_writer_flush(struct vmt_writer *w, struct vmerr *err);
+#define VMT_END_BYTES 16
+
+/* The writer's first error (sticky), with its message; 0 if none.  Lets a
+ * caller that wrote through vmt_sink_flush() report what went wrong. */
+int vmt_writer_error(const struct vmt_writer *w, struct vmerr *err);
+
 /* An ev_sink flush function that writes to a struct vmt_writer (arg). */
 int vmt_sink_flush(void *writer, const struct vm_event *ev, size_t n);
 
@@ -48,6 +57,14 @@ long vmt_read(struct vmt_reader *r, struct vm_event *buf, size_t cap, struct vme
 void vmt_reader_close(struct vmt_reader *r);
 /* Offset in the file of the block being decoded (for messages). */
 uint64_t vmt_reader_offset(const struct vmt_reader *r);
+
+/* What the reader has consumed so far (complete once vmt_read returned 0). */
+struct vmt_stats {
+	uint64_t blocks;        /* data blocks decoded */
+	uint64_t bytes;         /* file bytes consumed: header, blocks, end marker */
+	uint64_t payload_bytes; /* decompressed record bytes */
+};
+void vmt_reader_stats(const struct vmt_reader *r, struct vmt_stats *st);
 
 /*
  * Importers push events into a sink.  name is the input's name for messages
