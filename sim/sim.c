@@ -26,7 +26,7 @@
 
 /* ---- modes ---- */
 
-static const struct mmu_ops *const modes[] = {&mmu_native, &mmu_bt, &mmu_vtx, &mmu_nested};
+static const struct mmu_ops *const modes[] = {&mmu_native, &mmu_bt, &mmu_vtx, &mmu_nested, &mmu_pv};
 
 static const struct {
 	const char *alias, *name;
@@ -535,7 +535,10 @@ static void access_slow(struct sim *s, struct vcpu *c, uint8_t op, gva_t va)
 	fault:
 		if (s->mode->guest_fault)
 			s->mode->guest_fault(s, c, va);
+		uint64_t w0 = s->st.pt_writes;
 		rc = gos_fault(s->os, c->cur, va, (unsigned)(need & ~(uint64_t)PTE_PERM_D), &s->errmsg);
+		if (s->mode->kernel_op_done)
+			s->mode->kernel_op_done(s, c, s->st.pt_writes - w0);
 		if (rc < 0) {
 			fail(s, rc);
 			return;
@@ -577,6 +580,8 @@ static int switch_to(struct sim *s, struct vcpu *c, uint32_t pid)
 	return 0;
 }
 
+static int kernel_op(struct sim *s, struct vcpu *c, const struct vm_event *e);
+
 static int event_slow(struct sim *s, const struct vm_event *e)
 {
 	if (e->vcpu >= s->ncpu)
@@ -600,26 +605,15 @@ static int event_slow(struct sim *s, const struct vm_event *e)
 	case EV_SWITCH:
 		return 0; /* done above */
 	case EV_MAP:
-		return gos_map(s->os, c->cur, e->addr, e->arg, e->op, &s->errmsg);
 	case EV_UNMAP:
-		return gos_unmap(s->os, c->cur, e->addr, e->arg, &s->errmsg);
 	case EV_PROTECT:
-		return gos_protect(s->os, c->cur, e->addr, e->arg, e->op, &s->errmsg);
 	case EV_FORK:
-		if (e->arg > UINT32_MAX)
-			return vmerr_set(&s->errmsg, VM_EINPUT, "fork: child pid %llu out of range",
-					 (unsigned long long)e->arg);
-		return gos_fork(s->os, c->cur, (uint32_t)e->arg, &s->errmsg);
 	case EV_EXIT: {
-		struct gos_proc *p = gos_find(s->os, e->pid);
-		if (!p)
-			return vmerr_set(&s->errmsg, VM_EINPUT, "exit of process %u, which does not exist",
-					 e->pid);
-		for (unsigned i = 0; i < s->ncpu; i++)
-			if (s->cpu[i].cur == p)
-				s->cpu[i].cur = NULL; /* the next event switches to someone */
-		gos_exit(s->os, p);
-		return 0;
+		uint64_t w0 = s->st.pt_writes;
+		rc = kernel_op(s, c, e);
+		if (rc == 0 && s->mode->kernel_op_done)
+			s->mode->kernel_op_done(s, c, s->st.pt_writes - w0);
+		return rc;
 	}
 	case EV_SYSCALL:
 		s->st.syscalls++;
@@ -649,6 +643,36 @@ static int event_slow(struct sim *s, const struct vm_event *e)
 	}
 	if (s->mode->sensitive)
 		s->mode->sensitive(s, c, e);
+	return 0;
+}
+
+/* The guest kernel's memory-management calls. */
+static int kernel_op(struct sim *s, struct vcpu *c, const struct vm_event *e)
+{
+	switch (e->kind) {
+	case EV_MAP:
+		return gos_map(s->os, c->cur, e->addr, e->arg, e->op, &s->errmsg);
+	case EV_UNMAP:
+		return gos_unmap(s->os, c->cur, e->addr, e->arg, &s->errmsg);
+	case EV_PROTECT:
+		return gos_protect(s->os, c->cur, e->addr, e->arg, e->op, &s->errmsg);
+	case EV_FORK:
+		if (e->arg > UINT32_MAX)
+			return vmerr_set(&s->errmsg, VM_EINPUT, "fork: child pid %llu out of range",
+					 (unsigned long long)e->arg);
+		return gos_fork(s->os, c->cur, (uint32_t)e->arg, &s->errmsg);
+	case EV_EXIT: {
+		struct gos_proc *p = gos_find(s->os, e->pid);
+		if (!p)
+			return vmerr_set(&s->errmsg, VM_EINPUT, "exit of process %u, which does not exist",
+					 e->pid);
+		for (unsigned i = 0; i < s->ncpu; i++)
+			if (s->cpu[i].cur == p)
+				s->cpu[i].cur = NULL; /* the next event switches to someone */
+		gos_exit(s->os, p);
+		return 0;
+	}
+	}
 	return 0;
 }
 
