@@ -309,6 +309,8 @@ void sim_cold(struct sim *s)
 	}
 	if (s->use_dcache)
 		dcache_flush(&s->dc);
+	if (s->mode->cold)
+		s->mode->cold(s);
 }
 
 /* ---- walks ---- */

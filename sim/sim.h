@@ -75,6 +75,8 @@ struct mmu_ops {
 	void (*guest_fault)(struct sim *s, struct vcpu *c, gva_t va);
 	/* A sensitive instruction: syscall, I/O, CR8, exception, call/ret. */
 	void (*sensitive)(struct sim *s, struct vcpu *c, const struct vm_event *ev);
+	/* Empty the mode's own caches (walk --cold). */
+	void (*cold)(struct sim *s);
 	/* A guest kernel operation (fault, map, unmap, protect, fork, exit)
 	 * finished after writing n page-table entries. */
 	void (*kernel_op_done)(struct sim *s, struct vcpu *c, uint64_t n);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../../traces/vmt.h"
+#include "../pt_format.h"
 #include "cli.h"
 
 int cli_common_opt(const char *cmd, struct run_args *a, int opt, const char *arg)
@@ -37,7 +38,13 @@ int cli_setup(const char *cmd, const struct run_args *a, struct cfg *cfg,
 	if (!*mode)
 		return vmerr_set(err, VM_EUSAGE, "%s: unknown mode '%s' (modes: %s)", cmd, a->mode,
 				 mmu_names());
-	return cfg_load(cfg, a->config, a->sets, a->nsets, err);
+	int rc = cfg_load(cfg, a->config, a->sets, a->nsets, err);
+	/* The aliases say which host table format they mean. */
+	if (rc == 0 && a->mode && !strcmp(a->mode, "ept"))
+		cfg->host_format = PT_EPT;
+	if (rc == 0 && a->mode && !strcmp(a->mode, "npt"))
+		cfg->host_format = PT_NPT;
+	return rc;
 }
 
 #define BATCH 4096

@@ -193,6 +193,16 @@ static void nested_sensitive(struct sim *s, struct vcpu *c, const struct vm_even
 		sim_vm_exit(s, c, &s->st.vm_exits_cr8, cf->nested_exit, cf->nested_cr8);
 }
 
+static void nested_cold(struct sim *s)
+{
+	struct nested *n = N(s);
+	for (unsigned i = 0; i < SIM_MAX_VCPUS; i++) {
+		if (n->have_ntlb)
+			tlb_flush_all(&n->ntlb[i]);
+		pwc_flush_all(&n->hpwc[i]);
+	}
+}
+
 static void nested_fini(struct sim *s)
 {
 	struct nested *n = N(s);
@@ -246,4 +256,5 @@ const struct mmu_ops mmu_nested = {
 	.fill = nested_fill,
 	.to_gpa = nested_to_gpa,
 	.sensitive = nested_sensitive,
+	.cold = nested_cold,
 };
