@@ -39,6 +39,8 @@ static const char *const page_names[] = {"4k", "2m", "1g", NULL};
 static const char *const format_names[] = {"x86", "ept", "npt", NULL};
 static const char *const policy_names[] = {"lru", "plru", "random", NULL};
 static const char *const pte_names[] = {"cache", "fixed", NULL};
+static const char *const reclaim_names[] = {"balloon", "swap", NULL};
+static const char *const balloon_names[] = {"static", "auto", NULL};
 
 #define OFF(f) offsetof(struct cfg, f)
 #define U32(s, n, f, lo, hi, d, h) {s, n, K_U32, OFF(f), lo, hi, NULL, d, h}
@@ -167,6 +169,20 @@ static const struct key keys[] = {
 	CYC("pv", "exception", pv_exception, "500", "extra cycles of an exception (bounced by the hypervisor)"),
 	CYC("pv", "cr3", pv_cr3, "500", "extra cycles of a CR3 switch hypercall"),
 	CYC("pv", "invlpg", pv_invlpg, "300", "extra cycles of an INVLPG hypercall"),
+
+	/* Memory pressure and several VMs on one host (sim/host.c). */
+	U64("vm", "maxmem_mib", vm_maxmem_mib, 0, 1u << 30, "0", "guest-physical memory, MiB; the guest swaps when full (0 = no limit)"),
+	U64("vm", "memory_mib", vm_memory_mib, 0, 1u << 30, "0", "balloon target, MiB (0 = maxmem_mib: no balloon)"),
+	CYC("swap", "in_cycles", swap_in_cycles, "602353", "read one 4 KiB page from swap (guest or host)"),
+	CYC("swap", "out_cycles", swap_out_cycles, "602353", "write one 4 KiB page to swap (guest or host)"),
+	U64("overcommit", "host_mib", host_mib, 0, 1u << 30, "0", "host memory the VMs share, MiB (0 = no limit)"),
+	ENUM("overcommit", "reclaim", reclaim, reclaim_names, "balloon", "host reclaim: balloon (then swap) or swap"),
+	ENUM("overcommit", "balloon", balloon_policy, balloon_names, "static", "balloon targets: static (vm.memory_mib) or auto (working set)"),
+	U32("overcommit", "free_pct", free_pct, 0, 50, "6", "inflate balloons when free host memory falls below this per cent"),
+	U32("overcommit", "sample", ws_sample, 1, 100000, "100", "pages sampled per VM per working-set period (balloon=auto)"),
+	U64("overcommit", "interval", ws_interval, 1, 1ull << 40, "1000000", "events of a VM per working-set period (balloon=auto)"),
+	U32("vmswitch", "quantum", vm_quantum, 1, 1u << 30, "10000", "events a VM runs before the host CPU switches to the next"),
+	CYC("vmswitch", "cycles", vm_switch_cycles, "2784", "switching the host CPU from one VM to another"),
 };
 
 static char *field(struct cfg *c, const struct key *k) { return (char *)c + k->off; }

@@ -105,7 +105,25 @@ struct cfg {
 	uint32_t pv_batch;     /* PTE updates per batched mmu_update hypercall */
 	uint32_t pv_update;    /* validating one PTE update */
 	uint32_t pv_syscall, pv_io, pv_cr8, pv_exception, pv_cr3, pv_invlpg;
+
+	/* [vm] [swap] [overcommit] [vmswitch]: memory pressure and several VMs
+	 * on one host (sim/host.c, vmsim host) */
+	uint64_t vm_maxmem_mib;   /* guest-physical memory; 0 = no limit, no guest swapping */
+	uint64_t vm_memory_mib;   /* balloon target; 0 = maxmem */
+	uint32_t swap_in_cycles;  /* read one 4 KiB page from a swap device */
+	uint32_t swap_out_cycles; /* write one 4 KiB page to a swap device */
+	uint64_t host_mib;        /* host memory the VMs share; 0 = no limit */
+	uint32_t reclaim;         /* enum cfg_reclaim */
+	uint32_t balloon_policy;  /* enum cfg_balloon */
+	uint32_t free_pct;        /* balloon when free host memory falls below this */
+	uint32_t ws_sample;       /* pages sampled per VM per working-set period */
+	uint64_t ws_interval;     /* events of a VM per working-set period */
+	uint32_t vm_quantum;      /* events a VM runs before the host switches VMs */
+	uint32_t vm_switch_cycles;
 };
+
+enum cfg_reclaim { RECLAIM_BALLOON = 0, RECLAIM_SWAP = 1 };
+enum cfg_balloon { BALLOON_STATIC = 0, BALLOON_AUTO = 1 };
 
 /* Built-in defaults only. */
 void cfg_defaults(struct cfg *c);

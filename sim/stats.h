@@ -98,6 +98,14 @@
 	X(ntlb_misses, "count", "nested TLB misses")                                           \
 	X(hpwc_hits, "count", "host walks that started below a host PWC hit")                  \
 	X(host_frames, "count", "host frames allocated for guest memory")                      \
+	X(balloon_pages_in, "count", "guest pages the balloon driver took (inflation)")         \
+	X(balloon_pages_out, "count", "guest pages the balloon driver gave back (deflation)")     \
+	X(host_swap_outs, "count", "guest pages the host swapped out without the guest knowing")  \
+	X(host_swap_ins, "count", "guest pages the host swapped back in")                      \
+	X(guest_swap_outs, "count", "pages the guest kernel swapped out to its own swap")       \
+	X(guest_swap_ins, "count", "pages the guest kernel swapped back in")                   \
+	X(double_paging, "count", "guest swap-outs of a page the host had swapped out")        \
+	X(vm_switches, "count", "times the host CPU switched to this VM from another")          \
 	X(cycles_base, "cycles", "the accesses themselves")                                    \
 	X(cycles_tlb, "cycles", "L1 and L2 TLB hit latency")                                   \
 	X(cycles_walk, "cycles", "page walks")                                                 \
@@ -105,7 +113,8 @@
 	X(cycles_os, "cycles", "other guest kernel work: syscalls, switches, maps, I/O")      \
 	X(cycles_exit, "cycles", "VM exit/entry transitions, BT traps and callouts, hypercalls") \
 	X(cycles_vmm, "cycles", "VMM handlers: shadow paging, emulation, host allocation")     \
-	X(cycles_bt, "cycles", "binary translation of new code blocks")
+	X(cycles_bt, "cycles", "binary translation of new code blocks")                        \
+	X(cycles_swap, "cycles", "swap I/O the VM waited for: guest and host swap-ins and swap-outs")
 
 struct stats {
 #define X(name, unit, desc) uint64_t name;
