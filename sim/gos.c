@@ -25,6 +25,26 @@
  *  - Costs: cpu.page_fault_cycles per fault, cpu.map_cycles per
  *    map/unmap/protect, cpu.fork_cycles and cpu.exit_cycles; the page-table
  *    writes themselves cost nothing natively (the modes charge traps).
+ *  - Memory pressure (vm.maxmem_mib > 0 only): the limit is a budget on the
+ *    guest's physmem.  Reclaim is a clock (second chance) over the resident
+ *    4 KiB data pages, kept as an array of (pid, va) in the order they were
+ *    mapped; an entry whose mapping has gone is dropped when the hand
+ *    reaches it (its slot takes the array's last entry, so the sweep order
+ *    drifts from insertion order).  A page whose PTE has A set has A
+ *    cleared through the notifying ops, without an INVLPG (Linux x86
+ *    ptep_clear_flush_young does not flush either), and is passed over;
+ *    the first with A clear is the victim: written to the guest's swap
+ *    (swap.out_cycles), its PTE replaced by a swap entry (one PT write and
+ *    one INVLPG, as try_to_unmap_one), its frame freed.  Huge leaves and
+ *    frames shared by copy-on-write are never victims (Linux would split
+ *    the one and unmap every sharer of the other).  A touch of a swapped
+ *    page is a page fault that reads it back (swap.in_cycles) into a new
+ *    frame mapped with the region's rights.  fork copies swap entries (the
+ *    slot is then shared; each process reads its own copy back).  Writes
+ *    to the swap are synchronous: the faulting process waits for them.
+ *  - The balloon driver pins whole 4 KiB frames taken from the guest's
+ *    allocator (its free pool first, so frames the host had backed go
+ *    first; when the budget is full the clock reclaims to make room).
  */
 #include "gos.h"
 
@@ -49,7 +69,25 @@ struct gos {
 	struct u64map shared; /* frame address -> references, only when > 1 */
 	struct pt_mem_ops ops, raw;
 	unsigned next_pcid;
+
+	/* Memory pressure: only with vm.maxmem_mib. */
+	bool limited;
+	struct gos_mem_hooks mh;
+	struct resident {
+		uint32_t pid;
+		gva_t va;
+	} *res;                   /* the clock's pages */
+	size_t nres, capres, hand;
+	uint64_t next_slot;       /* swap slots: 1, 2, ... */
+	uint64_t *free_slots;
+	size_t nfree_slots, capfree_slots;
+	struct u64map slot_refs;  /* slot -> sharers, only when > 1 (after fork) */
+	uint64_t swapped;         /* slots in use */
+	gpa_t *balloon;
+	size_t nballoon, capballoon;
 };
+
+static uint64_t reclaim_cb(void *arg, uint64_t need);
 
 /* ---- memory access: the kernel's writes notify the MMU mode ---- */
 
@@ -104,6 +142,11 @@ struct gos *gos_new(const struct cfg *cfg, struct physmem *gpm, struct stats *st
 		free(g);
 		return NULL;
 	}
+	if (cfg->vm_maxmem_mib) {
+		g->limited = true;
+		g->next_slot = 1;
+		physmem_set_budget(gpm, cfg->vm_maxmem_mib << 20, reclaim_cb, g);
+	}
 	return g;
 }
 
@@ -117,6 +160,10 @@ void gos_free(struct gos *g)
 	}
 	free(g->procs);
 	u64map_free(&g->shared);
+	u64map_free(&g->slot_refs);
+	free(g->res);
+	free(g->free_slots);
+	free(g->balloon);
 	free(g);
 }
 
@@ -336,8 +383,14 @@ static int range_walk(struct gos *g, struct gos_proc *p, uint64_t table, unsigne
 	for (gva_t va = (s > base ? s : base) & ~(sz - 1); va < e && va < end_of_table; va += sz) {
 		uint64_t ea = table + pt_index(f, va, level) * PT_ENTRY_SIZE;
 		uint64_t pte = physmem_read(g->pm, ea);
-		if (!pt_is_present(f, pte))
+		if (!pt_is_present(f, pte)) {
+			if (level == 0 && gos_pte_is_swap(pte)) {
+				int rc = fn(g, p, ea, pte, level, va, arg);
+				if (rc < 0)
+					return rc;
+			}
 			continue;
+		}
 		if (pt_is_leaf(f, pte, level)) {
 			if (va >= s && va + sz <= e) {
 				int rc = fn(g, p, ea, pte, level, va, arg);
@@ -384,6 +437,214 @@ static void inval_done(struct gos *g, struct gos_proc *p, struct inval *iv)
 		g->h.flush(g->h.arg, p);
 }
 
+/* ---- memory pressure: the clock, swap slots, the balloon ---- */
+
+void gos_set_mem_hooks(struct gos *g, const struct gos_mem_hooks *h)
+{
+	if (h)
+		g->mh = *h;
+	else
+		memset(&g->mh, 0, sizeof g->mh);
+}
+
+static void res_add(struct gos *g, uint32_t pid, gva_t va)
+{
+	if (!g->limited)
+		return;
+	if (g->nres == g->capres) {
+		size_t nc = g->capres ? g->capres * 2 : 1024;
+		struct resident *n = realloc(g->res, nc * sizeof *n);
+		if (!n)
+			return; /* the page is just never a reclaim candidate */
+		g->res = n;
+		g->capres = nc;
+	}
+	g->res[g->nres++] = (struct resident){pid, va & ~0xfffull};
+}
+
+/* The present 4 KiB leaf that entry i names, or false if it has gone. */
+static bool res_lookup(struct gos *g, size_t i, struct gos_proc **pp, uint64_t *ea, uint64_t *pte)
+{
+	struct gos_proc *p = gos_find(g, g->res[i].pid);
+	if (!p)
+		return false;
+	int level = pt_lookup(g->f, &g->raw, p->cr3, g->res[i].va, pte, ea);
+	*pp = p;
+	return level == 0;
+}
+
+static void res_drop(struct gos *g, size_t i) { g->res[i] = g->res[--g->nres]; }
+
+static uint64_t slot_alloc(struct gos *g)
+{
+	g->swapped++;
+	if (g->nfree_slots)
+		return g->free_slots[--g->nfree_slots];
+	return g->next_slot++;
+}
+
+static void slot_put(struct gos *g, uint64_t slot)
+{
+	uint64_t *v = u64map_get(&g->slot_refs, slot);
+	if (v) {
+		if (--*v <= 1)
+			u64map_del(&g->slot_refs, slot);
+		return;
+	}
+	g->swapped--;
+	if (g->nfree_slots == g->capfree_slots) {
+		size_t nc = g->capfree_slots ? g->capfree_slots * 2 : 256;
+		uint64_t *n = realloc(g->free_slots, nc * sizeof *n);
+		if (!n)
+			return; /* the slot is not reused */
+		g->free_slots = n;
+		g->capfree_slots = nc;
+	}
+	g->free_slots[g->nfree_slots++] = slot;
+}
+
+static int slot_share(struct gos *g, uint64_t slot)
+{
+	uint64_t *v = u64map_get(&g->slot_refs, slot);
+	return u64map_put(&g->slot_refs, slot, v ? *v + 1 : 2);
+}
+
+static void swap_out(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t pte, gva_t va)
+{
+	uint64_t frame = leaf_frame(g->f, pte, 0);
+	if (g->mh.page_read)
+		g->mh.page_read(g->mh.arg, frame);
+	uint64_t slot = slot_alloc(g);
+	k_write(g, ea, (slot << 12) | GOS_PTE_SWAP);
+	g->st->invlpgs++;
+	if (g->h.invlpg)
+		g->h.invlpg(g->h.arg, p, va);
+	frame_put(g, frame, PS_4K);
+	g->st->guest_swap_outs++;
+	g->st->cycles_swap += g->cfg->swap_out_cycles;
+}
+
+/* One turn of the clock: swap one page out.  False if nothing can go. */
+static bool reclaim_one(struct gos *g)
+{
+	/* Two sweeps: the first may only clear A bits. */
+	for (size_t steps = 2 * g->nres + 2; g->nres && steps; steps--) {
+		if (g->hand >= g->nres)
+			g->hand = 0;
+		struct gos_proc *p;
+		uint64_t ea, pte;
+		if (!res_lookup(g, g->hand, &p, &ea, &pte)) {
+			res_drop(g, g->hand);
+			continue;
+		}
+		if (frame_refs(g, leaf_frame(g->f, pte, 0)) > 1) {
+			g->hand++;
+			continue;
+		}
+		if (pte & g->f->accessed) {
+			k_write(g, ea, pte & ~g->f->accessed);
+			g->hand++;
+			continue;
+		}
+		gva_t va = g->res[g->hand].va;
+		res_drop(g, g->hand);
+		swap_out(g, p, ea, pte, va);
+		return true;
+	}
+	return false;
+}
+
+/* The guest's physmem budget is full: free at least need bytes. */
+static uint64_t reclaim_cb(void *arg, uint64_t need)
+{
+	struct gos *g = arg;
+	uint64_t freed = 0;
+	while (freed < need && reclaim_one(g))
+		freed += 4096;
+	return freed;
+}
+
+/* Stale entries pile up where pages come and go without pressure. */
+static void res_compact(struct gos *g)
+{
+	struct physmem_usage u;
+	physmem_usage(g->pm, &u);
+	if (g->nres < 2 * u.frames[PS_4K] + 1024)
+		return;
+	for (size_t i = 0; i < g->nres;) {
+		struct gos_proc *p;
+		uint64_t ea, pte;
+		if (res_lookup(g, i, &p, &ea, &pte))
+			i++;
+		else
+			res_drop(g, i);
+	}
+	g->hand = 0;
+}
+
+void gos_meminfo(const struct gos *g, struct gos_meminfo *m)
+{
+	struct physmem_usage u;
+	physmem_usage(g->pm, &u);
+	m->limit_pages = g->cfg->vm_maxmem_mib << 8;
+	m->used_pages = u.bytes_in_use >> 12;
+	m->balloon_pages = g->nballoon;
+	m->swapped_pages = g->swapped;
+}
+
+int gos_balloon_set(struct gos *g, uint64_t target, struct vmerr *err)
+{
+	while (g->nballoon < target) {
+		if (g->nballoon == g->capballoon) {
+			size_t nc = g->capballoon ? g->capballoon * 2 : 1024;
+			gpa_t *n = realloc(g->balloon, nc * sizeof *n);
+			if (!n)
+				return vmerr_set(err, VM_ENOMEM, "out of memory");
+			g->balloon = n;
+			g->capballoon = nc;
+		}
+		uint64_t frame;
+		int rc = physmem_alloc(g->pm, PS_4K, &frame);
+		if (rc < 0)
+			return vmerr_set(err, rc, "balloon: the guest has nothing left to give at %zu of "
+					 "%llu pages", g->nballoon, (unsigned long long)target);
+		g->balloon[g->nballoon++] = frame;
+		g->st->balloon_pages_in++;
+		if (g->mh.balloon_pinned)
+			g->mh.balloon_pinned(g->mh.arg, frame);
+	}
+	while (g->nballoon > target) {
+		physmem_release(g->pm, g->balloon[--g->nballoon], PS_4K);
+		g->st->balloon_pages_out++;
+	}
+	return 0;
+}
+
+const gpa_t *gos_balloon_frames(const struct gos *g, size_t *n)
+{
+	*n = g->nballoon;
+	return g->balloon;
+}
+
+/* A touch of a swapped-out page: read it back into a new frame. */
+static int swap_in(struct gos *g, struct gos_proc *p, gva_t va, uint64_t ea, uint64_t pte,
+		   unsigned prot, unsigned need, struct vmerr *err)
+{
+	uint64_t frame;
+	int rc = physmem_alloc(g->pm, PS_4K, &frame);
+	if (rc < 0)
+		return vmerr_set(err, rc, "guest memory exhausted at a swap-in at 0x%llx: nothing left "
+				 "to swap out (vm.maxmem_mib=%llu)", (unsigned long long)va,
+				 (unsigned long long)g->cfg->vm_maxmem_mib);
+	unsigned perms = prot_perms(prot) | ((need & PTE_PERM_W) ? PTE_PERM_D : 0);
+	k_write(g, ea, pt_make_leaf(g->f, frame, 0, perms));
+	slot_put(g, (pte & GOS_SWAP_SLOT_MASK) >> 12);
+	g->st->guest_swap_ins++;
+	g->st->cycles_swap += g->cfg->swap_in_cycles;
+	res_add(g, p->pid, va);
+	return GOS_FIXED;
+}
+
 /* ---- faults ---- */
 
 int gos_fault(struct gos *g, struct gos_proc *p, gva_t va, unsigned need, struct vmerr *err)
@@ -411,6 +672,8 @@ int gos_fault(struct gos *g, struct gos_proc *p, gva_t va, unsigned need, struct
 
 	uint64_t pte, ea;
 	int level = pt_lookup(f, &g->raw, p->cr3, va, &pte, &ea);
+	if (level < 0 && gos_pte_is_swap(pte))
+		return swap_in(g, p, va, ea, pte, prot, need, err);
 	if (level >= 0) {
 		/* Present: a protection fault the region allows. */
 		uint64_t frame = leaf_frame(f, pte, (unsigned)level);
@@ -426,6 +689,8 @@ int gos_fault(struct gos *g, struct gos_proc *p, gva_t va, unsigned need, struct
 					    prot_perms(prot) | PTE_PERM_A | PTE_PERM_D |
 						    (pt_perms(f, pte) & PTE_PERM_G));
 			g->st->faults_cow++;
+			if (level == 0)
+				res_add(g, p->pid, va);
 		} else {
 			if (pte & GOS_PTE_COW)
 				g->st->faults_cow++; /* last sharer: reuse the frame */
@@ -448,10 +713,13 @@ int gos_fault(struct gos *g, struct gos_proc *p, gva_t va, unsigned need, struct
 			continue;
 		uint64_t frame;
 		int rc = physmem_alloc(g->pm, (enum page_size)ps, &frame);
+		if (rc == VM_ELIMIT && g->limited && ps > PS_4K)
+			continue; /* no room for a huge page under maxmem: map a smaller one */
 		if (rc < 0)
 			return vmerr_set(err, rc, "guest memory exhausted at a page fault at 0x%llx "
-					 "(guest.mem_gb=%llu)", (unsigned long long)va,
-					 (unsigned long long)g->cfg->guest_mem_gb);
+					 "(guest.mem_gb=%llu, vm.maxmem_mib=%llu)", (unsigned long long)va,
+					 (unsigned long long)g->cfg->guest_mem_gb,
+					 (unsigned long long)g->cfg->vm_maxmem_mib);
 		unsigned perms = prot_perms(prot) | ((need & PTE_PERM_W) ? PTE_PERM_D : 0);
 		rc = pt_map(f, &g->ops, p->cr3, b, frame, (enum page_size)ps, perms);
 		if (rc == VM_EINPUT) { /* smaller pages already live in this block */
@@ -460,9 +728,12 @@ int gos_fault(struct gos *g, struct gos_proc *p, gva_t va, unsigned need, struct
 		}
 		if (rc < 0)
 			return vmerr_set(err, rc, "guest memory exhausted allocating a page table");
-		if (ps == PS_4K)
+		if (ps == PS_4K) {
 			g->st->faults_demand_4k++;
-		else if (ps == PS_2M)
+			res_add(g, p->pid, va);
+			if (g->limited && (g->nres & 1023) == 0)
+				res_compact(g);
+		} else if (ps == PS_2M)
 			g->st->faults_demand_2m++;
 		else
 			g->st->faults_demand_1g++;
@@ -493,6 +764,11 @@ static int check_range(struct gos *g, const char *what, gva_t va, uint64_t len, 
 static int zap_leaf(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t pte, unsigned level,
 		    gva_t va, void *arg)
 {
+	if (gos_pte_is_swap(pte)) { /* nothing in a TLB: just drop the slot */
+		k_write(g, ea, 0);
+		slot_put(g, (pte & GOS_SWAP_SLOT_MASK) >> 12);
+		return 0;
+	}
 	k_write(g, ea, 0);
 	frame_put(g, leaf_frame(g->f, pte, level), (enum page_size)level);
 	inval_leaf(g, p, arg, va);
@@ -546,6 +822,8 @@ static int protect_leaf(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t
 			unsigned level, gva_t va, void *arg)
 {
 	struct protect_arg *pa = arg;
+	if (gos_pte_is_swap(pte))
+		return 0; /* a swap-in takes the region's rights then */
 	unsigned keep = pt_perms(g->f, pte) & (PTE_PERM_A | PTE_PERM_D | PTE_PERM_G);
 	unsigned perms = prot_perms(pa->prot) | keep;
 	if (pte & GOS_PTE_COW)
@@ -604,6 +882,10 @@ static int fork_leaf(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t pt
 		     gva_t va, void *arg)
 {
 	struct fork_arg *fa = arg;
+	if (gos_pte_is_swap(pte)) {
+		int rc = slot_share(g, (pte & GOS_SWAP_SLOT_MASK) >> 12);
+		return rc < 0 ? rc : pt_map_entry(g->f, &g->ops, fa->child->cr3, va, 0, pte);
+	}
 	if (pte & (g->f->write | GOS_PTE_COW)) {
 		uint64_t ro = (pte & ~g->f->write) | GOS_PTE_COW;
 		if (ro != pte) {
@@ -649,8 +931,13 @@ static void free_tree(struct gos *g, uint64_t table, unsigned level)
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
 		uint64_t ea = table + i * PT_ENTRY_SIZE;
 		uint64_t pte = physmem_read(g->pm, ea);
-		if (!pt_is_present(f, pte))
+		if (!pt_is_present(f, pte)) {
+			if (level == 0 && gos_pte_is_swap(pte)) {
+				slot_put(g, (pte & GOS_SWAP_SLOT_MASK) >> 12);
+				k_write(g, ea, 0);
+			}
 			continue;
+		}
 		if (pt_is_leaf(f, pte, level))
 			frame_put(g, leaf_frame(f, pte, level), (enum page_size)level);
 		else

@@ -23,6 +23,25 @@
 /* x86 "available" bit 9 (ignored by the MMU) marks a copy-on-write leaf. */
 #define GOS_PTE_COW (1ull << 9)
 
+/*
+ * A swapped-out page is a non-present leaf, as Linux keeps a swap entry in
+ * a non-present PTE: the MMU ignores every bit but P, so the kernel is free
+ * to use them.
+ *
+ *   63       52 51                    12 11  10 9    1   0
+ *   +----------+------------------------+------+---+----+---+
+ *   |    0     |     swap slot (> 0)    |  0   | 1 | 0  | 0 |   P = 0
+ *   +----------+------------------------+------+---+----+---+
+ *                                               GOS_PTE_SWAP
+ *
+ * Only 4 KiB leaves are swapped; a touch of one faults, and gos_fault reads
+ * the page back (a swap-in).
+ */
+#define GOS_PTE_SWAP (1ull << 9)
+#define GOS_SWAP_SLOT_MASK 0x000ffffffffff000ull
+
+static inline bool gos_pte_is_swap(uint64_t pte) { return !(pte & 1) && (pte & GOS_PTE_SWAP); }
+
 struct gos_vma {
 	gva_t start, end; /* [start, end), 4 KiB aligned */
 	unsigned prot;    /* VM_PROT_* */
@@ -88,5 +107,45 @@ int gos_translate(struct gos *g, const struct gos_proc *p, gva_t va, gpa_t *gpa)
 /* pt_mem_ops over guest-physical memory that do NOT notify (for hardware
  * A/D updates and software walks). */
 void gos_raw_ops(struct gos *g, struct pt_mem_ops *ops);
+
+/* ---- memory pressure: maxmem, guest swapping, the balloon driver ----
+ *
+ * With vm.maxmem_mib set, the guest's memory is a budget on its physmem
+ * (data frames, page tables and balloon frames all count).  An allocation
+ * that would pass it reclaims first: a clock over the resident 4 KiB data
+ * pages picks a victim, which is written to the guest's swap and unmapped
+ * (see gos.c).  Without it nothing here runs. */
+
+/* What the host learns of guest memory (sim/host.c sets these; a VM alone
+ * has none).  Either may be NULL. */
+struct gos_mem_hooks {
+	/* The kernel is about to read frame gpa to write it to its swap: the
+	 * host must make the frame resident (double paging if it was not). */
+	void (*page_read)(void *arg, gpa_t gpa);
+	/* The balloon driver pinned frame gpa: the host may drop its backing. */
+	void (*balloon_pinned)(void *arg, gpa_t gpa);
+	void *arg;
+};
+void gos_set_mem_hooks(struct gos *g, const struct gos_mem_hooks *h);
+
+struct gos_meminfo {
+	uint64_t limit_pages;   /* vm.maxmem_mib in 4 KiB pages; 0 = no limit */
+	uint64_t used_pages;    /* data frames + page tables + balloon, 4 KiB pages */
+	uint64_t balloon_pages; /* frames the balloon driver holds */
+	uint64_t swapped_pages; /* pages in the guest's swap */
+};
+void gos_meminfo(const struct gos *g, struct gos_meminfo *m);
+
+/*
+ * Inflate or deflate the balloon to target 4 KiB pages.  Inflating takes
+ * free guest frames, swapping process pages out when there are none, pins
+ * them and tells the host (balloon_pinned); deflating gives frames back to
+ * the guest's free pool.  0; or VM_ELIMIT (in err) when nothing more can
+ * be reclaimed, with the balloon left as large as it got.
+ */
+int gos_balloon_set(struct gos *g, uint64_t target, struct vmerr *err);
+
+/* The frames the balloon holds now (n of them), for tests. */
+const gpa_t *gos_balloon_frames(const struct gos *g, size_t *n);
 
 #endif

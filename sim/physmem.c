@@ -4,6 +4,10 @@
  * Notes:
  *  - Table contents live in a u64map keyed by frame number; each value is
  *    a malloc'd 4 KiB page.
+ *  - An optional budget (physmem_set_budget) caps the bytes in use below
+ *    the address-space limit and calls back to reclaim when it is reached:
+ *    that is how a guest's maxmem and a host shared by several VMs are
+ *    modelled, without tying either to the layout of addresses.
  *  - Free lists grow with frees, so after a churn-heavy run the allocator
  *    holds 8 bytes per freed frame; that is bounded by the peak footprint
  *    divided by the frame size.
@@ -29,6 +33,10 @@ struct physmem {
 	struct frame_list free[PS_COUNT];
 	struct u64map tables; /* frame number -> (uintptr_t) 4 KiB contents */
 	struct physmem_usage use;
+	uint64_t budget; /* 0: none */
+	uint64_t (*reclaim)(void *arg, uint64_t need);
+	void *reclaim_arg;
+	bool in_reclaim;
 };
 
 struct physmem *physmem_new(uint64_t base, uint64_t limit)
@@ -101,9 +109,37 @@ static int alloc_frame(struct physmem *pm, enum page_size ps, uint64_t *pa)
 	return 0;
 }
 
+void physmem_set_budget(struct physmem *pm, uint64_t bytes,
+			uint64_t (*reclaim)(void *arg, uint64_t need), void *arg)
+{
+	pm->budget = bytes;
+	pm->reclaim = reclaim;
+	pm->reclaim_arg = arg;
+}
+
+uint64_t physmem_budget(const struct physmem *pm) { return pm->budget; }
+
+/* Make room for bytes more under the budget, reclaiming if need be. */
+static int within_budget(struct physmem *pm, uint64_t bytes)
+{
+	while (pm->budget && pm->use.bytes_in_use + bytes > pm->budget) {
+		if (!pm->reclaim || pm->in_reclaim)
+			return VM_ELIMIT;
+		pm->in_reclaim = true;
+		uint64_t freed = pm->reclaim(pm->reclaim_arg, pm->use.bytes_in_use + bytes - pm->budget);
+		pm->in_reclaim = false;
+		if (!freed)
+			return VM_ELIMIT;
+	}
+	return 0;
+}
+
 int physmem_alloc(struct physmem *pm, enum page_size ps, uint64_t *pa)
 {
-	int rc = alloc_frame(pm, ps, pa);
+	int rc = within_budget(pm, ps_bytes(ps));
+	if (rc < 0)
+		return rc;
+	rc = alloc_frame(pm, ps, pa);
 	if (rc == 0) {
 		pm->use.frames[ps]++;
 		pm->use.bytes_in_use += ps_bytes(ps);
@@ -121,10 +157,13 @@ void physmem_release(struct physmem *pm, uint64_t pa, enum page_size ps)
 
 int physmem_alloc_table(struct physmem *pm, uint64_t *pa)
 {
+	int rc = within_budget(pm, 4096);
+	if (rc < 0)
+		return rc;
 	uint64_t *page = calloc(PT_ENTRIES, sizeof *page);
 	if (!page)
 		return VM_ENOMEM;
-	int rc = alloc_frame(pm, PS_4K, pa);
+	rc = alloc_frame(pm, PS_4K, pa);
 	if (rc < 0) {
 		free(page);
 		return rc;

@@ -57,6 +57,19 @@ void physmem_split(struct physmem *pm, enum page_size ps);
 
 void physmem_usage(const struct physmem *pm, struct physmem_usage *u);
 
+/*
+ * A budget on the bytes in use (data frames and table pages), below the
+ * address-space limit: a guest's maxmem, or the host memory several VMs
+ * share.  When an allocation would exceed it, reclaim(arg, need) is asked
+ * to release at least need bytes (with physmem_release*) and returns the
+ * bytes it released; 0 makes the allocation fail with VM_ELIMIT.  reclaim
+ * must not allocate from this memory (a nested attempt gets VM_ELIMIT).
+ * bytes = 0 removes the budget.
+ */
+void physmem_set_budget(struct physmem *pm, uint64_t bytes,
+			uint64_t (*reclaim)(void *arg, uint64_t need), void *arg);
+uint64_t physmem_budget(const struct physmem *pm);
+
 /* pt_mem_ops over this memory (for pt_map and friends). */
 struct pt_mem_ops;
 void physmem_pt_ops(struct physmem *pm, struct pt_mem_ops *ops);
