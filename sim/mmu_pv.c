@@ -17,6 +17,12 @@
  *    updates are hypercalls or event-channel operations.
  *  - Guest memory is populated when the domain is built; vmsim backs it on
  *    first touch without charging anything.
+ *  - Xen takes memory from a PV guest only through its balloon driver,
+ *    which unmaps the frames first; it does not swap PV memory behind the
+ *    guest's back.  vmsim lets the host swap a PV guest anyway, for
+ *    comparison with the other modes: the VM's TLBs and PWCs are flushed
+ *    (the guest's tables would otherwise name a machine frame it no longer
+ *    owns) and the next walk's p2m lookup brings the page back.
  */
 #include <stdlib.h>
 
@@ -129,6 +135,14 @@ static void pv_sensitive(struct sim *s, struct vcpu *c, const struct vm_event *e
 
 static gpa_t pv_to_gpa(struct sim *s, uint64_t hpa) { return p2m_to_gpa(&PV(s)->p2m, hpa); }
 
+static struct p2m *pv_p2m(struct sim *s) { return &PV(s)->p2m; }
+
+static void pv_gpa_unmapped(struct sim *s, gpa_t gpa, enum page_size ps)
+{
+	for (unsigned i = 0; i < s->ncpu; i++)
+		sim_tlb_flush(s, &s->cpu[i], 0, 0, false);
+}
+
 static void pv_fini(struct sim *s)
 {
 	struct pv *pv = PV(s);
@@ -167,4 +181,6 @@ const struct mmu_ops mmu_pv = {
 	.guest_fault = pv_guest_fault,
 	.sensitive = pv_sensitive,
 	.kernel_op_done = pv_kernel_op_done,
+	.p2m = pv_p2m,
+	.gpa_unmapped = pv_gpa_unmapped,
 };

@@ -23,7 +23,8 @@ int p2m_init(struct p2m *p, const struct cfg *cfg, struct stats *st, struct vmer
 void p2m_free(struct p2m *p)
 {
 	u64map_free(&p->rmap);
-	physmem_free(p->hpm);
+	if (!p->shared_hpm)
+		physmem_free(p->hpm);
 	p->hpm = NULL;
 }
 
@@ -40,6 +41,11 @@ int p2m_lookup(const struct p2m *p, gpa_t gpa, hpa_t *hpa, enum page_size *ps)
 
 int p2m_back(struct p2m *p, gpa_t gpa, struct vmerr *err)
 {
+	if (p->owner) {
+		int rc = p->owner->back(p->owner->arg, p, gpa, err);
+		if (rc)
+			return rc < 0 ? rc : 0;
+	}
 	for (int ps = (int)p->page; ps >= PS_4K; ps--) {
 		uint64_t sz = ps_bytes((enum page_size)ps);
 		gpa_t base = gpa & ~(sz - 1);
@@ -77,4 +83,48 @@ gpa_t p2m_to_gpa(const struct p2m *p, hpa_t hpa)
 			return (*v & ~3ull) + (hpa & (sz - 1));
 	}
 	return ~0ull;
+}
+
+int p2m_attach(struct p2m *p, struct physmem *hpm, const struct p2m_owner *owner,
+	       struct vmerr *err)
+{
+	if (p->rmap.n)
+		return vmerr_set(err, VM_EINPUT, "internal: p2m attached after the VM ran");
+	hpa_t root;
+	int rc = physmem_alloc_table(hpm, &root);
+	if (rc < 0)
+		return vmerr_set(err, rc, "host memory exhausted allocating a VM's host page table");
+	if (!p->shared_hpm)
+		physmem_free(p->hpm);
+	p->hpm = hpm;
+	p->root = root;
+	p->shared_hpm = true;
+	p->owner = owner;
+	physmem_pt_ops(hpm, &p->ops);
+	return 0;
+}
+
+int p2m_map(struct p2m *p, gpa_t gpa, hpa_t hpa, enum page_size ps, struct vmerr *err)
+{
+	gpa_t base = gpa & ~(ps_bytes(ps) - 1);
+	int rc = pt_map(p->f, &p->ops, p->root, base, hpa, ps, PTE_PERM_W | PTE_PERM_U | PTE_PERM_X);
+	if (rc == 0)
+		rc = u64map_put(&p->rmap, hpa, base | (uint64_t)ps);
+	return rc < 0 ? vmerr_set(err, rc, "host memory exhausted mapping guest-physical 0x%llx",
+				  (unsigned long long)gpa) : 0;
+}
+
+int p2m_unmap(struct p2m *p, gpa_t gpa, bool release, hpa_t *hpa, enum page_size *ps)
+{
+	uint64_t pte, ea;
+	int level = pt_lookup(p->f, &p->ops, p->root, gpa, &pte, &ea);
+	if (level < 0)
+		return -1;
+	*ps = (enum page_size)level;
+	*hpa = pt_leaf_pa(p->f, pte, (unsigned)level, 0);
+	p->ops.write(p->ops.arg, ea, 0);
+	u64map_del(&p->rmap, *hpa);
+	if (release)
+		physmem_release(p->hpm, *hpa, *ps);
+	return 0;
 }

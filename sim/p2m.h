@@ -18,6 +18,19 @@
 #include "stats.h"
 #include "u64map.h"
 
+struct p2m;
+
+/*
+ * The host that owns the memory when several VMs share it (sim/host.c).
+ * back is asked first whenever a guest block must be backed: it returns 1
+ * if it mapped the block itself (p2m_map), 0 to let p2m_back allocate a
+ * fresh frame, or a negative error.
+ */
+struct p2m_owner {
+	int (*back)(void *arg, struct p2m *p, gpa_t gpa, struct vmerr *err);
+	void *arg;
+};
+
 struct p2m {
 	const struct pt_format *f;
 	struct physmem *hpm;
@@ -27,6 +40,8 @@ struct p2m {
 	struct u64map rmap; /* host frame base -> (guest block base | size) */
 	struct pt_mem_ops ops;
 	uint64_t guest_limit;
+	const struct p2m_owner *owner; /* NULL for a VM alone */
+	bool shared_hpm;               /* hpm belongs to the host, not to this map */
 };
 
 int p2m_init(struct p2m *p, const struct cfg *cfg, struct stats *st, struct vmerr *err);
@@ -42,5 +57,19 @@ int p2m_back(struct p2m *p, gpa_t gpa, struct vmerr *err);
 
 /* Host address -> guest-physical address, or ~0 if hpa backs no guest memory. */
 gpa_t p2m_to_gpa(const struct p2m *p, hpa_t hpa);
+
+/* Move an unused map onto host memory shared by several VMs, owned by
+ * owner (the VM has not run yet: only the root table moves). */
+int p2m_attach(struct p2m *p, struct physmem *hpm, const struct p2m_owner *owner,
+	       struct vmerr *err);
+
+/* Map the block of size ps at gpa to the existing host frame hpa. */
+int p2m_map(struct p2m *p, gpa_t gpa, hpa_t hpa, enum page_size ps, struct vmerr *err);
+
+/* Remove the leaf mapping gpa (host tables are kept): 0 with the host frame
+ * and its size, or -1 if gpa is not backed.  The frame goes back to host
+ * memory if release; otherwise the caller keeps it.  Whoever calls this
+ * tells the MMU mode (mmu_ops.gpa_unmapped) so cached translations go. */
+int p2m_unmap(struct p2m *p, gpa_t gpa, bool release, hpa_t *hpa, enum page_size *ps);
 
 #endif

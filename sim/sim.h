@@ -80,6 +80,13 @@ struct mmu_ops {
 	/* A guest kernel operation (fault, map, unmap, protect, fork, exit)
 	 * finished after writing n page-table entries. */
 	void (*kernel_op_done)(struct sim *s, struct vcpu *c, uint64_t n);
+
+	/* ---- several VMs on one host (sim/host.c); NULL in native ---- */
+	/* The VMM's guest-physical -> host-physical map. */
+	struct p2m *(*p2m)(struct sim *s);
+	/* The host removed gpa's block (size ps) from the p2m (ballooned,
+	 * swapped out, sampled): drop every cached translation that reaches it. */
+	void (*gpa_unmapped)(struct sim *s, gpa_t gpa, enum page_size ps);
 };
 
 const struct mmu_ops *mmu_find(const char *name);

@@ -23,6 +23,12 @@
  *    exit flushes the guest's TLB entries and PWCs, but not the nested TLB
  *    or host PWCs, which hold guest-physical mappings tagged by EPTP
  *    (SDM 28.3.1).
+ *  - When the host takes a block away from the VM (balloon, host swap,
+ *    working-set sampling; sim/host.c), it zaps the EPT leaf and issues a
+ *    single-context INVEPT, as KVM's MMU notifier does (kvm_flush_remote_tlbs):
+ *    every guest-physical and combined mapping of the VM goes, on every
+ *    vCPU (nested TLB, host PWCs, TLBs and guest PWCs).  A flush of the
+ *    whole VM rather than of one address, as the hardware offers.
  */
 #include <stdlib.h>
 
@@ -203,6 +209,20 @@ static void nested_cold(struct sim *s)
 	}
 }
 
+static struct p2m *nested_p2m(struct sim *s) { return &N(s)->p2m; }
+
+static void nested_gpa_unmapped(struct sim *s, gpa_t gpa, enum page_size ps)
+{
+	struct nested *n = N(s);
+	for (unsigned i = 0; i < s->ncpu; i++) {
+		struct vcpu *c = &s->cpu[i];
+		if (n->have_ntlb)
+			tlb_flush_all(&n->ntlb[c->id]);
+		pwc_flush_all(&n->hpwc[c->id]);
+		sim_tlb_flush(s, c, 0, 0, false);
+	}
+}
+
 static void nested_fini(struct sim *s)
 {
 	struct nested *n = N(s);
@@ -257,4 +277,6 @@ const struct mmu_ops mmu_nested = {
 	.to_gpa = nested_to_gpa,
 	.sensitive = nested_sensitive,
 	.cold = nested_cold,
+	.p2m = nested_p2m,
+	.gpa_unmapped = nested_gpa_unmapped,
 };

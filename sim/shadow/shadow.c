@@ -32,6 +32,14 @@
  *    present, accessed, host-backed entries of the aligned group.
  *  - Zapping upper-level shadow entries or shadow pages flushes the vCPU's
  *    paging-structure caches, which could point at freed shadow tables.
+ *  - Several VMs (sim/host.c): when the host takes a guest block away, every
+ *    shadow leaf that maps it is zapped and the VM's TLBs and PWCs are
+ *    flushed (which guest-virtual pages map it is not known).  The leaves
+ *    are found through a reverse map kept only once the p2m is attached to
+ *    a host: guest block -> (shadow entry, host frame, level), as KVM's
+ *    rmap (gfn -> sptes).  Entries are not removed when a leaf is zapped
+ *    for another reason; they are checked (the entry must still sit in a
+ *    live shadow table and map that host frame) and pruned on use.
  *  - Not modelled: flood detection (unshadowing a table that is written
  *    often), shadow pages for a guest table reached at two levels, the
  *    guest kernel's own accesses (the stream holds user accesses only).
@@ -79,6 +87,15 @@ struct shadow {
 	unsigned bt_seen; /* bit per event kind whose kernel handler BT has translated */
 	bool bt_adapted;
 	struct sim *s;
+	/* Reverse map, with a host only: guest block -> chain of rmap entries. */
+	struct u64map rm_head; /* block gpa -> index + 1 of the first entry */
+	struct rmap_ent {
+		hpa_t spte, hpa;
+		uint32_t next; /* index + 1; 0 ends the chain */
+		uint8_t level;
+	} *rm;
+	size_t nrm, caprm;
+	uint32_t rm_free; /* index + 1 of the first free entry */
 };
 
 static struct shadow *SH(struct sim *s) { return s->mode_state; }
@@ -219,6 +236,91 @@ static void zap_spte(struct shadow *sh, hpa_t spte, unsigned level)
 	physmem_write(hpm, spte, 0);
 }
 
+/* ---- reverse map: which shadow leaves map a guest block ---- */
+
+/* Does the rmap entry still describe a live shadow leaf? */
+static bool rmap_live(struct shadow *sh, const struct rmap_ent *r)
+{
+	if (!sp_of_table(sh, r->spte & ~0xfffull))
+		return false;
+	uint64_t e = physmem_read(sh->p2m.hpm, r->spte);
+	return pt_is_present(sh->sf, e) && pt_is_leaf(sh->sf, e, r->level) &&
+	       pt_leaf_pa(sh->sf, e, r->level, 0) == r->hpa;
+}
+
+static void rmap_free_ent(struct shadow *sh, uint32_t i)
+{
+	sh->rm[i].next = sh->rm_free;
+	sh->rm_free = i + 1;
+}
+
+/* The shadow leaf at spte (level) now maps block gpa to host frame hpa. */
+static void rmap_add(struct shadow *sh, gpa_t gpa, hpa_t spte, hpa_t hpa, unsigned level)
+{
+	if (!sh->p2m.owner)
+		return; /* a VM alone: nobody takes memory away */
+	gpa &= ~(ps_bytes((enum page_size)level) - 1);
+	uint64_t *head = u64map_get(&sh->rm_head, gpa);
+	uint32_t keep = 0, *tail = &keep;
+	bool there = false;
+	/* Drop dead entries on the way; spte may be there already. */
+	for (uint32_t i = head ? (uint32_t)*head : 0, next; i; i = next) {
+		struct rmap_ent *r = &sh->rm[i - 1];
+		next = r->next;
+		if (!rmap_live(sh, r)) {
+			rmap_free_ent(sh, i - 1);
+			continue;
+		}
+		there |= r->spte == spte && r->hpa == hpa;
+		*tail = i;
+		tail = &r->next;
+	}
+	*tail = 0;
+	if (!there) {
+		uint32_t n = sh->rm_free;
+		if (n) {
+			sh->rm_free = sh->rm[n - 1].next;
+		} else {
+			if (sh->nrm == sh->caprm) {
+				size_t nc = sh->caprm ? sh->caprm * 2 : 1024;
+				struct rmap_ent *nr = realloc(sh->rm, nc * sizeof *nr);
+				if (nr) {
+					sh->rm = nr;
+					sh->caprm = nc;
+				}
+			}
+			if (sh->nrm < sh->caprm)
+				n = (uint32_t)++sh->nrm;
+		}
+		if (n) { /* else out of memory: the leaf goes only with its table */
+			sh->rm[n - 1] = (struct rmap_ent){.spte = spte, .hpa = hpa, .next = keep,
+							  .level = (uint8_t)level};
+			keep = n;
+		}
+	}
+	if (keep)
+		u64map_put(&sh->rm_head, gpa, keep);
+	else
+		u64map_del(&sh->rm_head, gpa);
+}
+
+/* Zap every live leaf of block gpa's chain and forget the chain. */
+static void rmap_zap(struct shadow *sh, gpa_t gpa)
+{
+	uint64_t *head = u64map_get(&sh->rm_head, gpa);
+	if (!head)
+		return;
+	for (uint32_t i = (uint32_t)*head; i;) {
+		struct rmap_ent *r = &sh->rm[i - 1];
+		uint32_t next = r->next;
+		if (rmap_live(sh, r))
+			physmem_write(sh->p2m.hpm, r->spte, 0);
+		rmap_free_ent(sh, i - 1);
+		i = next;
+	}
+	u64map_del(&sh->rm_head, gpa);
+}
+
 /* ---- the VMM's page-fault handler ---- */
 
 static int back(struct shadow *sh, gpa_t gpa, hpa_t *hpa, enum page_size *hps)
@@ -267,6 +369,7 @@ static void prefetch(struct shadow *sh, gpa_t gtable, hpa_t stable, unsigned idx
 			continue; /* not backed: KVM's prefetch skips what is not resident */
 		unsigned perms = shadow_perms(f, ge, pt_perms(f, ge));
 		physmem_write(sh->p2m.hpm, spte, pt_make_leaf(sh->sf, hpa & ~0xfffull, 0, perms));
+		rmap_add(sh, pt_leaf_pa(f, ge, 0, 0), spte, hpa & ~0xfffull, 0);
 		s->st.shadow_prefetched++;
 		s->st.shadow_fills++;
 	}
@@ -352,6 +455,7 @@ static int vmm_page_fault(struct sim *s, struct vcpu *c, gva_t va, unsigned need
 	bool was_present = pt_is_present(sh->sf, physmem_read(hpm, spte));
 	uint64_t page = hpa & ~(ps_bytes((enum page_size)sl) - 1);
 	physmem_write(hpm, spte, pt_make_leaf(sh->sf, page, sl, shadow_perms(f, ge[lg], combined)));
+	rmap_add(sh, gpa, spte, page, sl);
 	if (ad && was_present) {
 		s->st.ad_emulations++;
 		s->st.cycles_vmm += s->cfg.vmm_ad;
@@ -583,6 +687,21 @@ static void shadow_sensitive(struct sim *s, struct vcpu *c, const struct vm_even
 
 static gpa_t shadow_to_gpa(struct sim *s, uint64_t hpa) { return p2m_to_gpa(&SH(s)->p2m, hpa); }
 
+static struct p2m *shadow_p2m(struct sim *s) { return &SH(s)->p2m; }
+
+static void shadow_gpa_unmapped(struct sim *s, gpa_t gpa, enum page_size ps)
+{
+	struct shadow *sh = SH(s);
+	/* A shadow leaf is never larger than the host leaf it maps. */
+	for (int l = (int)ps; l >= PS_4K; l--) {
+		uint64_t sz = ps_bytes((enum page_size)l);
+		for (gpa_t b = gpa & ~(ps_bytes(ps) - 1); b < (gpa & ~(ps_bytes(ps) - 1)) + ps_bytes(ps); b += sz)
+			rmap_zap(sh, b);
+	}
+	for (unsigned i = 0; i < s->ncpu; i++)
+		sim_tlb_flush(s, &s->cpu[i], 0, 0, false);
+}
+
 static void shadow_fini(struct sim *s)
 {
 	struct shadow *sh = SH(s);
@@ -591,6 +710,8 @@ static void shadow_fini(struct sim *s)
 	p2m_free(&sh->p2m);
 	u64map_free(&sh->by_gtable);
 	u64map_free(&sh->by_table);
+	u64map_free(&sh->rm_head);
+	free(sh->rm);
 	free(sh->sps);
 	free(sh->free_ids);
 	free(sh);
@@ -623,7 +744,8 @@ static int vtx_init(struct sim *s, struct vmerr *err) { return shadow_init_commo
 	.vmm_sees_faults = true, .fini = shadow_fini, .fill = shadow_fill, .to_gpa = shadow_to_gpa,                    \
 	.pt_write = shadow_pt_write, .cr3_write = shadow_cr3_write, .invlpg = shadow_invlpg,  \
 	.flush = shadow_flush, .table_freed = shadow_table_freed,                             \
-	.guest_fault = shadow_guest_fault, .sensitive = shadow_sensitive
+	.guest_fault = shadow_guest_fault, .sensitive = shadow_sensitive, .p2m = shadow_p2m,         \
+	.gpa_unmapped = shadow_gpa_unmapped
 
 const struct mmu_ops mmu_bt = {
 	.name = "bt",
