@@ -28,9 +28,9 @@
  *  - Memory pressure (vm.maxmem_mib > 0 only): the limit is a budget on the
  *    guest's physmem.  Reclaim is a clock (second chance) over the resident
  *    4 KiB data pages, kept as an array of (pid, va) in the order they were
- *    mapped; an entry whose mapping has gone is dropped when the hand
- *    reaches it (its slot takes the array's last entry, so the sweep order
- *    drifts from insertion order).  A page whose PTE has A set has A
+ *    mapped (a FIFO with second chance); an entry whose mapping has gone
+ *    is dropped when the hand reaches it, and the array is compacted, in
+ *    order, when dead entries outnumber live ones.  A page whose PTE has A
  *    cleared through the notifying ops, without an INVLPG (Linux x86
  *    ptep_clear_flush_young does not flush either), and is passed over;
  *    the first with A clear is the victim: written to the guest's swap
@@ -76,8 +76,8 @@ struct gos {
 	struct resident {
 		uint32_t pid;
 		gva_t va;
-	} *res;                   /* the clock's pages */
-	size_t nres, capres, hand;
+	} *res;                   /* the clock's pages; pid 0 marks a dead entry */
+	size_t nres, capres, hand, ndead;
 	uint64_t next_slot;       /* swap slots: 1, 2, ... */
 	uint64_t *free_slots;
 	size_t nfree_slots, capfree_slots;
@@ -465,7 +465,7 @@ static void res_add(struct gos *g, uint32_t pid, gva_t va)
 /* The present 4 KiB leaf that entry i names, or false if it has gone. */
 static bool res_lookup(struct gos *g, size_t i, struct gos_proc **pp, uint64_t *ea, uint64_t *pte)
 {
-	struct gos_proc *p = gos_find(g, g->res[i].pid);
+	struct gos_proc *p = g->res[i].pid ? gos_find(g, g->res[i].pid) : NULL;
 	if (!p)
 		return false;
 	int level = pt_lookup(g->f, &g->raw, p->cr3, g->res[i].va, pte, ea);
@@ -473,7 +473,28 @@ static bool res_lookup(struct gos *g, size_t i, struct gos_proc **pp, uint64_t *
 	return level == 0;
 }
 
-static void res_drop(struct gos *g, size_t i) { g->res[i] = g->res[--g->nres]; }
+static void res_drop(struct gos *g, size_t i)
+{
+	if (g->res[i].pid) {
+		g->res[i].pid = 0;
+		g->ndead++;
+	}
+}
+
+/* Squeeze dead entries out, keeping the order and the hand's place. */
+static void res_compact(struct gos *g)
+{
+	size_t out = 0, hand = 0;
+	for (size_t i = 0; i < g->nres; i++) {
+		if (i == g->hand)
+			hand = out;
+		if (g->res[i].pid)
+			g->res[out++] = g->res[i];
+	}
+	g->hand = g->hand < g->nres ? hand : out;
+	g->nres = out;
+	g->ndead = 0;
+}
 
 static uint64_t slot_alloc(struct gos *g)
 {
@@ -527,27 +548,27 @@ static void swap_out(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t pt
 /* One turn of the clock: swap one page out.  False if nothing can go. */
 static bool reclaim_one(struct gos *g)
 {
+	if (g->ndead > g->nres / 2)
+		res_compact(g);
 	/* Two sweeps: the first may only clear A bits. */
 	for (size_t steps = 2 * g->nres + 2; g->nres && steps; steps--) {
 		if (g->hand >= g->nres)
 			g->hand = 0;
+		size_t i = g->hand++;
 		struct gos_proc *p;
 		uint64_t ea, pte;
-		if (!res_lookup(g, g->hand, &p, &ea, &pte)) {
-			res_drop(g, g->hand);
+		if (!res_lookup(g, i, &p, &ea, &pte)) {
+			res_drop(g, i);
 			continue;
 		}
-		if (frame_refs(g, leaf_frame(g->f, pte, 0)) > 1) {
-			g->hand++;
+		if (frame_refs(g, leaf_frame(g->f, pte, 0)) > 1)
 			continue;
-		}
 		if (pte & g->f->accessed) {
 			k_write(g, ea, pte & ~g->f->accessed);
-			g->hand++;
 			continue;
 		}
-		gva_t va = g->res[g->hand].va;
-		res_drop(g, g->hand);
+		gva_t va = g->res[i].va;
+		res_drop(g, i);
 		swap_out(g, p, ea, pte, va);
 		return true;
 	}
@@ -564,22 +585,21 @@ static uint64_t reclaim_cb(void *arg, uint64_t need)
 	return freed;
 }
 
-/* Stale entries pile up where pages come and go without pressure. */
-static void res_compact(struct gos *g)
+/* Stale entries pile up where pages come and go without pressure: drop
+ * them when the array is twice the data frames in use. */
+static void res_prune(struct gos *g)
 {
 	struct physmem_usage u;
 	physmem_usage(g->pm, &u);
 	if (g->nres < 2 * u.frames[PS_4K] + 1024)
 		return;
-	for (size_t i = 0; i < g->nres;) {
+	for (size_t i = 0; i < g->nres; i++) {
 		struct gos_proc *p;
 		uint64_t ea, pte;
-		if (res_lookup(g, i, &p, &ea, &pte))
-			i++;
-		else
+		if (!res_lookup(g, i, &p, &ea, &pte))
 			res_drop(g, i);
 	}
-	g->hand = 0;
+	res_compact(g);
 }
 
 void gos_meminfo(const struct gos *g, struct gos_meminfo *m)
@@ -732,7 +752,7 @@ int gos_fault(struct gos *g, struct gos_proc *p, gva_t va, unsigned need, struct
 			g->st->faults_demand_4k++;
 			res_add(g, p->pid, va);
 			if (g->limited && (g->nres & 1023) == 0)
-				res_compact(g);
+				res_prune(g);
 		} else if (ps == PS_2M)
 			g->st->faults_demand_2m++;
 		else

@@ -18,6 +18,7 @@ int cmd_plot(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_host(int argc, char **argv);
 
 /* Print "vmsim: MSG" on stderr and return the exit status for code. */
 int cli_fail(int code, const struct vmerr *e);

@@ -55,6 +55,7 @@ WEAK_CMD(plot)
 WEAK_CMD(bench)
 WEAK_CMD(validate)
 WEAK_CMD(config)
+WEAK_CMD(host)
 
 static const struct {
 	const char *name;
@@ -70,6 +71,7 @@ static const struct {
 	{"plot", cmd_plot, "draw an experiment's figures from runs.csv with gnuplot"},
 	{"bench", cmd_bench, "measure the simulator's own throughput against its limits"},
 	{"validate", cmd_validate, "compare the simulator with the KVM harness on one workload"},
+	{"host", cmd_host, "run several VMs on one host sharing its memory (ballooning, host swapping)"},
 };
 
 static void usage(FILE *f)
