@@ -933,7 +933,8 @@ int gos_fork(struct gos *g, struct gos_proc *parent, uint32_t child_pid, struct 
 	c->implicit = parent->implicit;
 	if (vma_reserve(c, parent->nvma) < 0)
 		return vmerr_set(err, VM_ENOMEM, "out of memory in fork");
-	memcpy(c->vma, parent->vma, parent->nvma * sizeof *c->vma);
+	if (parent->nvma) /* an implicit parent has no regions and no array */
+		memcpy(c->vma, parent->vma, parent->nvma * sizeof *c->vma);
 	c->nvma = parent->nvma;
 	struct fork_arg fa = {.child = c};
 	rc = walk_user(g, parent, 0, g->user_top, fork_leaf, &fa);

@@ -17,7 +17,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vmsim host [-c CONFIG] [-m MODE] --vm SPEC [--vm SPEC]... [--host-mem MIB]\n"
 		"                  [--reclaim balloon|swap] [--balloon static|auto] [--quantum N]\n"
-		"                  [-s SECTION.KEY=VALUE]... [--json | --csv] [-o FILE]\n\n"
+		"                  [-s SECTION.KEY=VALUE]... [--json | --csv] [-o FILE] [--check]\n\n"
 		"Run several VMs on one host CPU, round-robin, sharing the host's memory, and\n"
 		"report each VM's statistics and the host's totals (run time = the sum of the\n"
 		"VMs' cycles, swap traffic, double paging).\n\n"
@@ -41,7 +41,9 @@ static void usage(FILE *f)
 		"  -s KEY=VALUE     override one config key for every VM (see 'vmsim config')\n"
 		"  --json           one JSON object: {\"host\": ..., \"vms\": [...], \"total\": ...}\n"
 		"  --csv            a header, one row per VM and a row with vm=total\n"
-		"  -o FILE          write the report to FILE (only if the run completes)\n\n"
+		"  -o FILE          write the report to FILE (only if the run completes)\n"
+		"  --check          compare every access's guest-physical address with a software\n"
+		"                   walk of the guest's tables (slow; for testing the model)\n\n"
 		"Example: two VMs of 768 MiB on 1024 MiB, ballooned to 480 MiB each:\n"
 		"  vmsim host -m nested --host-mem 1024 --vm gups:mb=600@480/768 --vm gups:mb=600@480/768\n",
 		MAX_VMS);
@@ -277,7 +279,7 @@ static void print_text(const struct report *r, FILE *f)
 
 int cmd_host(int argc, char **argv)
 {
-	enum { O_VM = 256, O_HOSTMEM, O_RECLAIM, O_BALLOON, O_QUANTUM, O_JSON, O_CSV };
+	enum { O_VM = 256, O_HOSTMEM, O_RECLAIM, O_BALLOON, O_QUANTUM, O_JSON, O_CSV, O_CHECK };
 	static const struct option longopts[] = {
 		{"vm", required_argument, NULL, O_VM},
 		{"host-mem", required_argument, NULL, O_HOSTMEM},
@@ -286,11 +288,13 @@ int cmd_host(int argc, char **argv)
 		{"quantum", required_argument, NULL, O_QUANTUM},
 		{"json", no_argument, NULL, O_JSON},
 		{"csv", no_argument, NULL, O_CSV},
+		{"check", no_argument, NULL, O_CHECK},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
 	static struct vm_spec vm[MAX_VMS];
 	unsigned nvm = 0;
 	struct run_args a = {0};
+	bool check = false;
 	const char *hostmem = NULL, *reclaim = NULL, *balloon = NULL, *quantum = NULL;
 	int opt;
 	optind = 1;
@@ -315,6 +319,7 @@ int cmd_host(int argc, char **argv)
 		case O_QUANTUM: quantum = optarg; break;
 		case O_JSON: a.json = true; break;
 		case O_CSV: a.csv = true; break;
+		case O_CHECK: check = true; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			return cli_usage_error("host", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -326,6 +331,16 @@ int cmd_host(int argc, char **argv)
 		return cli_usage_error("host", "--json and --csv exclude each other");
 	if (!nvm)
 		return cli_usage_error("host", "give at least one --vm WORKLOAD@MEMORY");
+
+	uint64_t num;
+	if (hostmem && parse_mib(hostmem, &num) < 0)
+		return cli_usage_error("host", "--host-mem %s: expected a positive number of MiB", hostmem);
+	if (quantum && parse_mib(quantum, &num) < 0)
+		return cli_usage_error("host", "--quantum %s: expected a positive number of events", quantum);
+	if (reclaim && strcmp(reclaim, "balloon") && strcmp(reclaim, "swap"))
+		return cli_usage_error("host", "--reclaim %s: expected balloon or swap", reclaim);
+	if (balloon && strcmp(balloon, "static") && strcmp(balloon, "auto"))
+		return cli_usage_error("host", "--balloon %s: expected static or auto", balloon);
 
 	/* The flags are config keys: add them after the -s overrides. */
 	char kv[4][96];
@@ -378,10 +393,19 @@ int cmd_host(int argc, char **argv)
 			src.close(src.arg);
 			goto fail;
 		}
+		if (check)
+			sim_set_check(host_vm(h, i), true, NULL, NULL);
 	}
 	rc = host_run(h, &err);
 	if (rc < 0)
 		goto fail;
+	for (unsigned i = 0; check && i < nvm; i++)
+		if (host_vm(h, i)->check_failures) {
+			rc = vmerr_set(&err, VM_EIO, "functional check failed: VM %u: %llu accesses resolved "
+				       "to the wrong guest-physical address under mode %s", i,
+				       (unsigned long long)host_vm(h, i)->check_failures, mode->name);
+			goto fail;
+		}
 
 	struct report r = {.mode = mode->name, .config = cfg.source, .hc = &cfg, .h = h, .vm = vm, .n = nvm};
 	for (unsigned i = 0; i < nvm; i++)
