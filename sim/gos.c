@@ -42,6 +42,10 @@
  *    frame mapped with the region's rights.  fork copies swap entries (the
  *    slot is then shared; each process reads its own copy back).  Writes
  *    to the swap are synchronous: the faulting process waits for them.
+ *    Every victim is written: there is no swap cache (Linux skips the write
+ *    for a clean page whose copy is still in the swap cache, so read-mostly
+ *    guests swap out more cheaply than modelled; the host's swap is
+ *    modelled the same way, so the comparison stays even).
  *  - The balloon driver pins whole 4 KiB frames taken from the guest's
  *    allocator (its free pool first, so frames the host had backed go
  *    first; when the budget is full the clock reclaims to make room).

@@ -43,19 +43,21 @@
  *    their host swap slots, are freed.  Each batch of 256 pages (Linux
  *    virtio_balloon VIRTIO_BALLOON_ARRAY_PFNS_MAX) is one virtqueue
  *    notification, charged as a port-I/O event in the VM.  With static
- *    targets (vm.memory_mib) the balloons are inflated once and stay.
+ *    targets (vm.memory_mib) a balloon, once inflated, stays.
  *  - Automatic targets (overcommit.balloon=auto), after ESX's working-set
  *    sampling ([Waldspurger 2002] 5.3): every overcommit.interval events of
  *    a VM, overcommit.sample of its resident data pages, picked at random,
  *    are taken out of the p2m with their frames kept; a touch maps the frame
  *    back and counts.  At the end of the period the fraction touched times
- *    the resident pages is the sample; the estimate rises to a larger
- *    sample at once and decays halfway towards a smaller one (ESX also
- *    favours increases).  Then the host's memory, less a free_pct reserve
- *    and what host tables use, is shared in proportion to (estimate +
- *    a quarter of an equal share), no VM above its maxmem (water-filling),
- *    and every balloon moves to its new target, inflating or deflating.
- *    This runs only while the VMs' maxmem together exceed the host.
+ *    the resident pages is the sample, fed to a slow (gain 1/8) and a fast
+ *    (gain 1/2) moving average; the estimate is the larger, so it follows
+ *    increases quickly and decreases slowly, as ESX's does (ESX also keeps
+ *    a third, intra-period average).  Targets: the host's memory, less the
+ *    free_pct reserve and what host tables use, shared in proportion to
+ *    (estimate + a quarter of an equal share), no VM above its maxmem
+ *    (water-filling).  New targets are applied after each period while the
+ *    VMs' maxmem together exceed the host, except moves under maxmem/16
+ *    (sampling noise), and in full whenever free memory is low.
  *  - Not modelled: page sharing, memory compression, swap clustering and
  *    readahead, asynchronous write-back (every swap I/O is waited for),
  *    the virtual disk's own I/O exits.
@@ -72,6 +74,9 @@
 
 #define BATCH 4096
 #define BALLOON_BATCH 256 /* VIRTIO_BALLOON_ARRAY_PFNS_MAX */
+#define WS_SLOW 8   /* gains 1/8 and 1/2 of the working-set moving averages */
+#define WS_FAST 2
+#define AUTO_SLACK 16 /* balloon=auto leaves moves under maxmem/16 alone */
 
 struct hvm {
 	struct host *h;
@@ -89,7 +94,8 @@ struct hvm {
 	uint64_t maxmem, memory, target; /* guest pages */
 	/* working-set sampling (balloon=auto) */
 	uint64_t events, period_end, touched, nsampled;
-	uint64_t ws;
+	double ws_slow, ws_fast;
+	uint64_t ws; /* max(ws_slow, ws_fast), pages */
 	bool capped; /* scratch for auto_targets */
 };
 
@@ -101,7 +107,7 @@ struct host {
 	int cur;             /* VM on the host CPU, -1 before the first */
 	struct hvm *running; /* VM whose events are being run now, if any */
 	uint64_t rng;
-	bool ballooned;      /* static targets applied */
+	bool retarget;       /* balloon=auto: new targets to apply */
 	uint64_t peak;
 };
 
@@ -524,7 +530,6 @@ int host_add_vm(struct host *h, const struct cfg *cfg, const struct mmu_ops *mod
 	v->maxmem = cfg->vm_maxmem_mib << 8;
 	v->memory = cfg->vm_memory_mib ? cfg->vm_memory_mib << 8 : v->maxmem;
 	v->target = v->memory;
-	v->ws = v->memory;
 	v->period_end = h->cfg.ws_interval;
 	h->vm[h->nvm++] = v;
 	return (int)v->idx;
@@ -540,15 +545,20 @@ static bool overcommitted(const struct host *h)
 	return h->cfg.host_mib && sum > (h->cfg.host_mib << 8);
 }
 
-static int balloon_to(struct host *h, struct hvm *v, uint64_t target_guest_pages, struct vmerr *err)
+/* Move v's balloon to leave the guest target pages; with slack, moves
+ * smaller than that are not worth making. */
+static int balloon_to(struct host *h, struct hvm *v, uint64_t target, uint64_t slack,
+		      struct vmerr *err)
 {
 	if (!v->maxmem)
 		return 0; /* no maxmem: the guest cannot be squeezed */
-	uint64_t t = target_guest_pages < v->maxmem ? target_guest_pages : v->maxmem;
+	uint64_t want = v->maxmem - (target < v->maxmem ? target : v->maxmem);
 	struct gos_meminfo gm;
 	gos_meminfo(v->s->os, &gm);
 	uint64_t before = gm.balloon_pages;
-	int rc = host_balloon(h, v->idx, v->maxmem - t, err);
+	if ((want > before ? want - before : before - want) <= slack)
+		return 0;
+	int rc = host_balloon(h, v->idx, want, err);
 	gos_meminfo(v->s->os, &gm);
 	uint64_t moved = gm.balloon_pages > before ? gm.balloon_pages - before : before - gm.balloon_pages;
 	/* One virtqueue notification per batch of pages: a port write. */
@@ -612,18 +622,13 @@ static int ws_period(struct host *h, struct hvm *v, struct vmerr *err)
 					return rc;
 			}
 		u64map_clear(&v->sampled);
-		uint64_t sample = resident(v) * v->touched / v->nsampled;
-		v->ws = sample > v->ws ? sample : (v->ws + sample) / 2;
+		double sample = (double)resident(v) * (double)v->touched / (double)v->nsampled;
+		v->ws_slow += (sample - v->ws_slow) / WS_SLOW;
+		v->ws_fast += (sample - v->ws_fast) / WS_FAST;
+		v->ws = (uint64_t)(v->ws_slow > v->ws_fast ? v->ws_slow : v->ws_fast);
+		h->retarget = true;
 	}
 	v->touched = v->nsampled = 0;
-	if (overcommitted(h)) {
-		auto_targets(h);
-		for (unsigned i = 0; i < h->nvm; i++) {
-			int rc = balloon_to(h, h->vm[i], h->vm[i]->target, err);
-			if (rc < 0)
-				return rc;
-		}
-	}
 	/* Sample: take pages out of the p2m, keeping their frames. */
 	for (uint32_t k = 0; k < h->cfg.ws_sample; k++) {
 		gpa_t gpa;
@@ -648,19 +653,27 @@ static int policy(struct host *h, struct hvm *v, struct vmerr *err)
 		h->peak = u.bytes_in_use;
 	if (!h->cfg.host_mib || h->cfg.reclaim != RECLAIM_BALLOON)
 		return 0;
-	if (h->cfg.balloon_policy == BALLOON_AUTO) {
-		if (v->events >= v->period_end) {
-			v->period_end = v->events + h->cfg.ws_interval;
-			return ws_period(h, v, err);
-		}
-		return 0;
+	bool autop = h->cfg.balloon_policy == BALLOON_AUTO;
+	if (autop && v->events >= v->period_end) {
+		v->period_end = v->events + h->cfg.ws_interval;
+		int rc = ws_period(h, v, err);
+		if (rc < 0)
+			return rc;
 	}
 	uint64_t budget = h->cfg.host_mib << 20;
-	if (h->ballooned || budget - u.bytes_in_use >= budget / 100 * h->cfg.free_pct)
+	bool low = budget - u.bytes_in_use < budget / 100 * h->cfg.free_pct;
+	if (!low && !(autop && h->retarget && overcommitted(h)))
 		return 0;
-	h->ballooned = true;
+	if (autop) {
+		auto_targets(h);
+		h->retarget = false;
+	}
 	for (unsigned i = 0; i < h->nvm; i++) {
-		int rc = balloon_to(h, h->vm[i], h->vm[i]->memory, err);
+		struct hvm *w = h->vm[i];
+		/* Under pressure every inflation counts; otherwise small moves
+		 * would only chase the sampling noise. */
+		uint64_t slack = autop && !low ? w->maxmem / AUTO_SLACK : 0;
+		int rc = balloon_to(h, w, autop ? w->target : w->memory, slack, err);
 		if (rc < 0)
 			return rc;
 	}
