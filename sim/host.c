@@ -54,8 +54,10 @@
  *    increases quickly and decreases slowly, as ESX's does (ESX also keeps
  *    a third, intra-period average).  Targets: the host's memory, less the
  *    free_pct reserve and what host tables use, shared in proportion to
- *    (estimate + a quarter of an equal share), no VM above its maxmem
- *    (water-filling).  New targets are applied after each period while the
+ *    (estimate + a quarter of an equal share), no VM above its maxmem,
+ *    nor, when its guest reports at least maxmem/32 free (as the virtio
+ *    balloon's statistics queue does, VIRTIO_BALLOON_S_MEMFREE), above what
+ *    it uses plus maxmem/16 (water-filling).  New targets are applied after each period while the
  *    VMs' maxmem together exceed the host, except moves under maxmem/16
  *    (sampling noise), and in full whenever free memory is low.
  *  - Not modelled: page sharing, memory compression, swap clustering and
@@ -96,7 +98,8 @@ struct hvm {
 	uint64_t events, period_end, touched, nsampled;
 	double ws_slow, ws_fast;
 	uint64_t ws; /* max(ws_slow, ws_fast), pages */
-	bool capped; /* scratch for auto_targets */
+	uint64_t cap; /* scratch for auto_targets */
+	bool capped;
 };
 
 struct host {
@@ -586,8 +589,17 @@ static void auto_targets(struct host *h)
 	uint64_t reserve = budget * h->cfg.free_pct / 100;
 	uint64_t avail = budget > overhead + reserve ? budget - overhead - reserve : 0;
 	uint64_t floor = avail / (4 * (uint64_t)h->nvm), left = avail;
-	for (unsigned i = 0; i < h->nvm; i++)
-		h->vm[i]->capped = false;
+	for (unsigned i = 0; i < h->nvm; i++) {
+		struct hvm *v = h->vm[i];
+		/* A guest that reports free memory gets what it uses plus a margin. */
+		struct gos_meminfo gm;
+		gos_meminfo(v->s->os, &gm);
+		uint64_t allowed = gm.limit_pages - gm.balloon_pages, used = gm.used_pages - gm.balloon_pages;
+		v->cap = v->maxmem;
+		if (v->maxmem && allowed >= used + v->maxmem / AUTO_SLACK / 2)
+			v->cap = used + v->maxmem / AUTO_SLACK;
+		v->capped = false;
+	}
 	for (bool again = true; again;) {
 		again = false;
 		double w = 0;
@@ -599,11 +611,11 @@ static void auto_targets(struct host *h)
 			if (v->capped)
 				continue;
 			v->target = w > 0 ? (uint64_t)((double)left * (double)(v->ws + floor) / w) : 0;
-			if (v->maxmem && v->target >= v->maxmem) {
-				/* Capped: share what it cannot take among the others. */
-				v->target = v->maxmem;
+			if (v->maxmem && v->target >= v->cap) {
+				/* Capped: share what it cannot use among the others. */
+				v->target = v->cap;
 				v->capped = true;
-				left -= v->maxmem < left ? v->maxmem : left;
+				left -= v->cap < left ? v->cap : left;
 				again = true;
 			}
 		}
