@@ -370,6 +370,47 @@ Test(host, every_access_right_under_host_and_guest_pressure)
 		}
 }
 
+/*
+ * Two 8 MiB guests each fill 7 MiB on a 12 MiB host.  With static balloon
+ * targets of 5 MiB, once free host memory falls under 6 % each balloon
+ * inflates to 8 - 5 = 3 MiB = 768 pages and stays; the guests swap what
+ * no longer fits.  With host swapping instead no balloon moves.
+ */
+Test(host, static_targets_inflate_when_the_host_runs_short)
+{
+	for (int swap = 0; swap <= 1; swap++) {
+		const char *sets[] = {"overcommit.host_mib=12", swap ? "overcommit.reclaim=swap" : "overcommit.reclaim=balloon",
+				      "vm.maxmem_mib=8", "vm.memory_mib=5"};
+		struct cfg c = conf(sets, 4);
+		struct vmerr err = {{0}};
+		struct host *h = host_new(&c, &err);
+		cr_assert_not_null(h);
+		for (int v = 0; v < 2; v++) {
+			struct host_src src;
+			char ident[256];
+			cr_assert_eq(host_src_workload(&src, "stride:pages=1800,passes=2", ident, sizeof ident, &err), 0);
+			cr_assert_eq(host_add_vm(h, &c, mmu_find("nested"), &src, &err), v, "%s", err.msg);
+		}
+		cr_assert_eq(host_run(h, &err), 0, "%s", err.msg);
+		uint64_t host_swaps = 0;
+		for (unsigned v = 0; v < 2; v++) {
+			struct sim *s = host_vm(h, v);
+			struct gos_meminfo gm;
+			gos_meminfo(s->os, &gm);
+			cr_expect_eq(gm.balloon_pages, swap ? 0u : 768u, "VM %u: balloon of %llu pages", v,
+				     (unsigned long long)gm.balloon_pages);
+			cr_expect_eq(s->st.balloon_pages_in, swap ? 0u : 768u);
+			cr_expect_eq(s->st.balloon_pages_out, 0);
+			if (!swap)
+				cr_expect_gt(s->st.guest_swap_outs, 0, "VM %u: 7 MiB does not fit in 5", v);
+			host_swaps += s->st.host_swap_outs;
+		}
+		if (swap)
+			cr_expect_gt(host_swaps, 0);
+		host_free(h);
+	}
+}
+
 /* ---- the command line ---- */
 
 static int vmsim_status(const char *args, char *err, size_t elen)

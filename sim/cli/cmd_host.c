@@ -240,9 +240,11 @@ static void print_text(const struct report *r, FILE *f)
 	struct host_meminfo hm;
 	host_meminfo(r->h, &hm);
 	fprintf(f, "vmsim host: mode %s, %u VM%s, ", r->mode, r->n, r->n == 1 ? "" : "s");
-	if (r->hc->host_mib)
-		fprintf(f, "host memory %" PRIu64 " MiB, reclaim %s (%s targets)\n", r->hc->host_mib,
-			reclaim_name(r->hc), balloon_name(r->hc));
+	if (r->hc->host_mib && r->hc->reclaim == RECLAIM_BALLOON)
+		fprintf(f, "host memory %" PRIu64 " MiB, reclaim balloon (%s targets; host swap when short)\n",
+			r->hc->host_mib, balloon_name(r->hc));
+	else if (r->hc->host_mib)
+		fprintf(f, "host memory %" PRIu64 " MiB, reclaim swap\n", r->hc->host_mib);
 	else
 		fprintf(f, "no host memory limit\n");
 	fprintf(f, "config:     %s\n\n", r->config);
