@@ -57,9 +57,10 @@
  *    (estimate + a quarter of an equal share), no VM above its maxmem,
  *    nor, when its guest reports at least maxmem/32 free (as the virtio
  *    balloon's statistics queue does, VIRTIO_BALLOON_S_MEMFREE), above what
- *    it uses plus maxmem/16 (water-filling).  New targets are applied after each period while the
- *    VMs' maxmem together exceed the host, except moves under maxmem/16
- *    (sampling noise), and in full whenever free memory is low.
+ *    it uses plus maxmem/16 (water-filling).  New targets are applied
+ *    after each period while the VMs' maxmem together exceed the host,
+ *    except moves under maxmem/16 (sampling noise), and in full whenever
+ *    free memory is low.
  *  - Not modelled: page sharing, memory compression, swap clustering and
  *    readahead, asynchronous write-back (every swap I/O is waited for),
  *    the virtual disk's own I/O exits.

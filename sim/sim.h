@@ -26,6 +26,7 @@
 #define TLB_VAL_PERMS 0x3full
 
 struct sim;
+struct p2m;
 
 struct vcpu {
 	unsigned id, vpid;
