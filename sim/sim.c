@@ -493,9 +493,12 @@ static void access_slow(struct sim *s, struct vcpu *c, uint8_t op, gva_t va)
 					s->st.tlb_l2_hits_2m++;
 				else
 					s->st.tlb_l2_hits_1g++;
-				l1_fill(c, op, va, cls, e->val & ~TLB_VAL_PERMS, (unsigned)(e->val & TLB_VAL_PERMS));
-				e = l1_probe(c, op, va, &cls);
-				goto done;
+				uint64_t val = e->val;
+				l1_fill(c, op, va, cls, val & ~TLB_VAL_PERMS, (unsigned)(val & TLB_VAL_PERMS));
+				if (VM_UNLIKELY(s->check || s->on_access))
+					check_access(s, c, va, (val & ~TLB_VAL_PERMS) +
+							     (va & (ps_bytes((enum page_size)cls) - 1)));
+				return;
 			}
 			goto refused;
 		}
