@@ -53,6 +53,7 @@ static const char *const pte_names[] = {"cache", "fixed", NULL};
 static const struct key keys[] = {
 	STR("machine", "name", name, "skylake-client", "profile name, shown in reports"),
 	U32("machine", "freq_mhz", freq_mhz, 100, 10000, "4000", "core clock, MHz (for ns-to-cycle conversions)"),
+	U32("machine", "vcpus", vcpus, 1, 64, "1", "vCPUs (raised to a workload's threads= if fewer)"),
 
 	U32("guest", "levels", guest_levels, 4, 5, "4", "guest page-table levels: 4 or 5 (LA57)"),
 	ENUM("guest", "page", guest_page, page_names, "4k", "largest guest leaf where aligned: 4k, 2m, 1g"),
@@ -158,6 +159,13 @@ static const struct key keys[] = {
 	CACHE("hpwc", "pml4e", hpwc[3], "4", "4", "host PML4E cache"),
 	CACHE("hpwc", "pml5e", hpwc[4], "2", "2", "host PML5E cache"),
 
+	CYC("smp", "ipi", smp_ipi, "4000", "shootdown initiator: send the IPIs and wait for the acks"),
+	CYC("smp", "shootdown", smp_shootdown, "2000", "shootdown receiver: interrupt, invalidate, acknowledge"),
+	BOOL("smp", "posted", smp_posted, "off", "posted interrupts / IPI virtualization: IPIs cause no VM exits"),
+	CYC("smp", "ipi_exit", smp_ipi_exit, "516", "VMM handler of an IPI-send (ICR write) exit"),
+	CYC("smp", "inject_exit", smp_inject_exit, "516", "VMM handler that injects an interrupt into a receiver"),
+	BOOL("smp", "lock", smp_lock, "on", "shadow-MMU updates serialise on one per-VM lock"),
+	CYC("smp", "lock_cycles", smp_lock_cycles, "40", "acquire and release the MMU lock, uncontended"),
 	CYC("pv", "hypercall", pv_hypercall, "1228", "one hypercall round trip"),
 	U32("pv", "batch", pv_batch, 1, 4096, "32", "PTE updates per batched mmu_update hypercall"),
 	CYC("pv", "update", pv_update, "100", "validating one PTE update"),

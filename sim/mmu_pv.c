@@ -127,6 +127,10 @@ static void pv_sensitive(struct sim *s, struct vcpu *c, const struct vm_event *e
 	}
 }
 
+/* Xen flushes remote TLBs for the guest (mmuext_op TLB_FLUSH_MULTI): one
+ * hypercall; the receivers take Xen's own interrupt, no guest upcall. */
+static void pv_ipi_send(struct sim *s, struct vcpu *from) { hypercall(s, s->cfg.smp_ipi_exit); }
+
 static gpa_t pv_to_gpa(struct sim *s, uint64_t hpa) { return p2m_to_gpa(&PV(s)->p2m, hpa); }
 
 static void pv_fini(struct sim *s)
@@ -167,4 +171,5 @@ const struct mmu_ops mmu_pv = {
 	.guest_fault = pv_guest_fault,
 	.sensitive = pv_sensitive,
 	.kernel_op_done = pv_kernel_op_done,
+	.ipi_send = pv_ipi_send,
 };

@@ -98,6 +98,12 @@
 	X(ntlb_misses, "count", "nested TLB misses")                                           \
 	X(hpwc_hits, "count", "host walks that started below a host PWC hit")                  \
 	X(host_frames, "count", "host frames allocated for guest memory")                      \
+	X(shootdowns, "count", "TLB shootdowns (kernel operations that interrupted other vCPUs)") \
+	X(ipis, "count", "shootdown IPIs sent")                                                \
+	X(vm_exits_ipi, "count", "VM exits to send or receive IPIs")                           \
+	X(lock_acquisitions, "count", "shadow-MMU lock acquisitions (several vCPUs)")          \
+	X(lock_waits, "count", "shadow-MMU lock acquisitions that had to wait")                \
+	X(makespan_cycles, "cycles", "run time: the busiest vCPU's cycles")                    \
 	X(cycles_base, "cycles", "the accesses themselves")                                    \
 	X(cycles_tlb, "cycles", "L1 and L2 TLB hit latency")                                   \
 	X(cycles_walk, "cycles", "page walks")                                                 \
@@ -105,7 +111,8 @@
 	X(cycles_os, "cycles", "other guest kernel work: syscalls, switches, maps, I/O")      \
 	X(cycles_exit, "cycles", "VM exit/entry transitions, BT traps and callouts, hypercalls") \
 	X(cycles_vmm, "cycles", "VMM handlers: shadow paging, emulation, host allocation")     \
-	X(cycles_bt, "cycles", "binary translation of new code blocks")
+	X(cycles_bt, "cycles", "binary translation of new code blocks")                        \
+	X(cycles_lock, "cycles", "waiting for and taking the shadow-MMU lock")
 
 struct stats {
 #define X(name, unit, desc) uint64_t name;
