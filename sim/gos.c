@@ -362,9 +362,10 @@ static int range_walk(struct gos *g, struct gos_proc *p, uint64_t table, unsigne
 	const struct pt_format *f = g->f;
 	uint64_t sz = 1ull << pt_level_shift(level);
 	gva_t end_of_table = base + PT_ENTRIES * sz;
+	const uint64_t *t = physmem_table(g->pm, table);
 	for (gva_t va = (s > base ? s : base) & ~(sz - 1); va < e && va < end_of_table; va += sz) {
 		uint64_t ea = table + pt_index(f, va, level) * PT_ENTRY_SIZE;
-		uint64_t pte = physmem_read(g->pm, ea);
+		uint64_t pte = t[pt_index(f, va, level)];
 		if (!pt_is_present(f, pte))
 			continue;
 		if (pt_is_leaf(f, pte, level)) {
@@ -377,7 +378,7 @@ static int range_walk(struct gos *g, struct gos_proc *p, uint64_t table, unsigne
 			int rc = split_leaf(g, p, ea, pte, level, va);
 			if (rc < 0)
 				return rc;
-			pte = physmem_read(g->pm, ea);
+			pte = t[pt_index(f, va, level)];
 		}
 		int rc = range_walk(g, p, pt_next_table(f, pte), level - 1, va, s > va ? s : va,
 				    e < va + sz ? e : va + sz, fn, arg);
@@ -667,9 +668,10 @@ int gos_fork(struct gos *g, struct gos_proc *parent, uint32_t child_pid, struct 
 static void free_tree(struct gos *g, uint64_t table, unsigned level)
 {
 	const struct pt_format *f = g->f;
+	const uint64_t *t = physmem_table(g->pm, table); /* one look-up per table, not per entry */
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
 		uint64_t ea = table + i * PT_ENTRY_SIZE;
-		uint64_t pte = physmem_read(g->pm, ea);
+		uint64_t pte = t[i];
 		if (!pt_is_present(f, pte))
 			continue;
 		if (pt_is_leaf(f, pte, level))
