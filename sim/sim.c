@@ -494,12 +494,14 @@ static inline uint64_t *l1_hit_counter(struct sim *s, unsigned cls)
 static struct tlb_entry *l1_probe(struct vcpu *c, uint8_t op, gva_t va, unsigned *cls)
 {
 	struct tlb_entry *e;
+	/* Empty arrays (e.g. the 2 MiB and 1 GiB ones when all pages are 4 KiB)
+	 * are not searched. */
 	if (op == EV_FETCH) {
-		if (c->l1i[0].e && (e = tlb_lookup(&c->l1i[0], va, PS_4K, c->ctx))) {
+		if (c->l1i[0].valid && (e = tlb_lookup(&c->l1i[0], va, PS_4K, c->ctx))) {
 			*cls = PS_4K;
 			return e;
 		}
-		if (c->l1i[1].e && (e = tlb_lookup(&c->l1i[1], va, PS_2M, c->ctx))) {
+		if (c->l1i[1].valid && (e = tlb_lookup(&c->l1i[1], va, PS_2M, c->ctx))) {
 			*cls = PS_2M;
 			return e;
 		}
@@ -507,7 +509,7 @@ static struct tlb_entry *l1_probe(struct vcpu *c, uint8_t op, gva_t va, unsigned
 	}
 	for (unsigned ps = 0; ps < PS_COUNT; ps++) {
 		struct tlb *t = c->l1d[0].classes & (1u << ps) ? &c->l1d[0] : &c->l1d[ps];
-		if (t->e && (e = tlb_lookup(t, va, ps, c->ctx))) {
+		if (t->valid && (e = tlb_lookup(t, va, ps, c->ctx))) {
 			*cls = ps;
 			return e;
 		}
@@ -520,7 +522,7 @@ static struct tlb_entry *l2_probe(struct vcpu *c, gva_t va, unsigned *cls)
 	struct tlb_entry *e;
 	for (unsigned ps = 0; ps < PS_COUNT; ps++) {
 		struct tlb *t = (c->l2.classes & (1u << ps)) ? &c->l2 : (c->have_l2_1g ? &c->l2_1g : NULL);
-		if (t && (e = tlb_lookup(t, va, ps, c->ctx))) {
+		if (t && t->valid && (e = tlb_lookup(t, va, ps, c->ctx))) {
 			*cls = ps;
 			return e;
 		}
