@@ -18,12 +18,15 @@
 
 typedef uint64_t hva_t;
 
-#define KVMH_MAX_SLOTS 128
+/* Slots live at once (ids are reused after kvmh_vm_del_slot).  KVM allows
+ * KVM_CAP_NR_MEMSLOTS, 32764 on current x86 kernels, 509 on old ones. */
+#define KVMH_MAX_SLOTS 1024
 
 struct kvmh_slot {
 	const char *name; /* "pt", "payload", "data", ... */
 	uint32_t id;
 	bool live;        /* registered with KVM */
+	bool used;        /* the entry holds a slot (false after kvmh_vm_del_slot) */
 	gpa_t gpa;
 	uint64_t size;
 	void *hva;        /* aligned start inside [map, map + map_len) */
@@ -36,7 +39,7 @@ struct kvmh_vm {
 	struct kvm_run *run;
 	size_t run_size;
 	struct kvmh_slot slots[KVMH_MAX_SLOTS];
-	unsigned nslots;
+	unsigned nslots; /* entries in use or freed: ids below this */
 };
 
 /* Open /dev/kvm, check the API, create the VM and its one vCPU. */
@@ -52,6 +55,10 @@ int kvmh_vm_add_slot(struct kvmh_vm *vm, const char *name, gpa_t gpa, uint64_t s
  * then drops every shadow entry that maps it: how changes the harness makes
  * to guest page tables from outside (unmap, protect) reach the shadow MMU. */
 int kvmh_vm_reload_slot(struct kvmh_vm *vm, struct kvmh_slot *s, struct vmerr *err);
+
+/* Remove the slot from KVM (which drops every shadow entry into it) and
+ * free its memory; its id is reused by a later kvmh_vm_add_slot. */
+int kvmh_vm_del_slot(struct kvmh_vm *vm, struct kvmh_slot *s, struct vmerr *err);
 
 /* Host address of [gpa, gpa + len) if one slot holds it all, else NULL. */
 void *kvmh_vm_hva(struct kvmh_vm *vm, gpa_t gpa, uint64_t len);
