@@ -14,6 +14,8 @@
  *   0x0040_0000  payload        slot "payload", 4 MiB: code, data, bss, stack
  *                               at the top; VA = GPA (linker script)
  *   0xc000_0000  doorbell       no memory slot: a store is KVM_EXIT_MMIO
+ *   0xc000_1000  kick           no memory slot; calibrate registers an ioeventfd
+ *                               there, so a store exits but is served in the kernel
  *   0x1_0000_0000 and up        one data slot per wl_map, 2 MiB aligned
  *
  * Doorbell: the guest fills op/arg[] in the shared page, stores the op code
@@ -39,6 +41,8 @@
 #define KVMH_STACK_TOP (KVMH_PAYLOAD_VA + KVMH_PAYLOAD_SIZE)
 #define KVMH_DOORBELL_GPA 0xc0000000ull
 #define KVMH_DOORBELL_VA KVMH_DOORBELL_GPA
+#define KVMH_KICK_GPA (KVMH_DOORBELL_GPA + 0x1000)
+#define KVMH_KICK_VA KVMH_KICK_GPA
 #define KVMH_DATA_GPA 0x100000000ull
 #define KVMH_SELFTEST_VA 0x0000300000000000ull
 /* With opts.pt_view (calibrate), the page-table slot is also mapped here,
@@ -59,18 +63,25 @@ enum kvmh_op {
 	KVMH_OP_IO_IN,     /* arg0 port; ret value */
 	KVMH_OP_PHASE,     /* arg0 id */
 	KVMH_OP_DONE,      /* the command finished: checksum, tsc fields valid */
+	KVMH_OP_CR8,       /* arg0 the new TPR (a CPL3 guest cannot write CR8) */
+	KVMH_OP_EXCEPTION, /* arg0 vector, for vectors the runtime cannot raise for real */
+	KVMH_OP_START,     /* the payload's own pages are warm: measuring starts here */
 	KVMH_OP_COUNT
 };
 
 /* What the payload does when entered (set by the harness before KVM_RUN). */
 enum kvmh_cmd {
 	KVMH_CMD_WORKLOAD = 1, /* run wl_name with p[] */
-	KVMH_CMD_TOUCH,        /* store to one word per page of [arg0, arg0+arg1) */
+	KVMH_CMD_TOUCH,        /* one word per page of [arg0, arg0+arg1): arg2 0 load then
+				  store, 1 store only, 2 load only */
 	KVMH_CMD_CRASH,        /* load from arg0 (unmapped): a guest page fault */
 	KVMH_CMD_PING,         /* arg0 doorbell round trips, then DONE */
 	KVMH_CMD_SELFTEST,     /* arg0: 0 fork/switch, 1 use after unmap, 2 write after
 				  protect, 3 spin forever */
 	KVMH_CMD_PTWRITE,      /* rewrite the 8 bytes at arg0 (a page-table entry) arg1 times */
+	KVMH_CMD_CPUID,        /* arg0 CPUID instructions (leaf 0) */
+	KVMH_CMD_KICK,         /* arg0 stores to KVMH_KICK_VA */
+	KVMH_CMD_DIVIDE,       /* arg0 divide errors (wlrt_exception(0)) */
 };
 
 #define KVMH_MAX_PARAMS 17 /* WL_MAX_PARAMS + the seed */
@@ -93,6 +104,12 @@ struct kvmh_shared {
 	uint64_t tsc_ring;
 	uint64_t tsc_resumed;
 	uint64_t checksum;
+
+	/* Set by the guest before it runs a workload: the guest-virtual
+	 * address and length of the one instruction that raises #DE
+	 * (wlrt_exception(0)).  A shutdown there is that exception, and the
+	 * harness, as the guest's kernel, returns past it. */
+	uint64_t de_rip, de_len;
 };
 
 #endif

@@ -15,4 +15,19 @@ _start:
 	jmp	1b
 	.size _start, . - _start
 
+/* wlrt_exception(0): one divide by zero.  The harness, seeing the shutdown
+ * at kvmh_de_insn (published in the shared page), resumes at kvmh_de_end. */
+	.text
+	.globl kvmh_divide_error, kvmh_de_insn, kvmh_de_end
+	.type kvmh_divide_error, @function
+kvmh_divide_error:
+	xor	%eax, %eax
+	xor	%edx, %edx
+	xor	%ecx, %ecx
+kvmh_de_insn:
+	divl	%ecx
+kvmh_de_end:
+	ret
+	.size kvmh_divide_error, . - kvmh_divide_error
+
 	.section .note.GNU-stack, "", @progbits
