@@ -44,6 +44,11 @@
  *    2 writes, then a touch below the entry, and the cost per emulated write
  *    gives [vmm] ptwrite.  A leaf-PTE write does not emulate: the first
  *    unsyncs the table, later ones are native; reported in a comment.
+ *  - A guest page fault (guest PTE absent) ends in a shutdown that
+ *    vmsim-kvm serves as the guest's kernel: it maps the page and resumes,
+ *    and KVM's shadow fault follows.  The model charges a reflected fault
+ *    exit + reflect, the kernel's cpu.page_fault_cycles, then the shadow
+ *    fault: [vmm] reflect is the rest.
  *  - Port I/O and CR8 writes of the CPL3 guest are doorbells (MMIO exits to
  *    vmsim-kvm): [vtx] io and cr8 are the doorbell beyond the exit.  A
  *    divide error ends in a shutdown that vmsim-kvm serves: [vtx] exception.
@@ -490,6 +495,13 @@ int kvmh_calib_main(const char *out)
 		   "the host's\n; allocation of the page adds this much\n", np.cyc_per_page);
 	fprintf(f, "host_alloc = %" PRIu64 "%s\n", cyc(alloc), clamped(alloc));
 	if (!tdp) {
+		double refl = demand.cyc_per_page - fault - exit_cyc - nat.fault;
+		fprintf(f, "; a guest page fault served by vmsim-kvm (shutdown exit, map the page, "
+			   "restore the registers,\n; resume) and the shadow fault that follows: %.0f "
+			   "cycles; beyond that shadow fault,\n; an exit and cpu.page_fault_cycles, "
+			   "this is the delivery of the fault to the guest's kernel\n",
+			demand.cyc_per_page);
+		fprintf(f, "reflect = %" PRIu64 "%s\n", cyc(refl), clamped(refl));
 		fprintf(f, "; guest PDE write, trapped and emulated (%" PRIu64 " of %" PRIu64
 			   " writes, mmu_flooded +%" PRIu64 "): %.0f cycles,\n; beyond the exit\n",
 			pde.emulated, pde.writes, pde.flooded, pde.cyc_per_write);
@@ -504,8 +516,6 @@ int kvmh_calib_main(const char *out)
 		   ", mmu_pte_write +%" PRIu64 "): %.0f cycles;\n;  the first unsyncs the table, "
 		   "the rest run natively\n", pte.writes, pte.unsync, pte.emulated,
 		pte.cyc_per_write);
-	fprintf(f, ";  a guest page fault served by vmsim-kvm (shutdown exit, map, resume; the "
-		   "shadow fault\n;  included): %.0f cycles\n", demand.cyc_per_page);
 	if (out) {
 		fclose(f);
 		printf("wrote %s: TSC %.0f MHz, exit %.0f, doorbell %.0f, shadow fault %.0f + exit, "

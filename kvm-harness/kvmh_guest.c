@@ -14,9 +14,14 @@
  *  - Guest page-table entries written by the harness bypass KVM's write
  *    protection of guest tables.  Adding an entry is safe (a missing shadow
  *    entry faults and KVM re-walks the guest table), but removing or
- *    narrowing one is not; so unmap and protect end by deleting and
- *    re-adding the affected data slots, which makes KVM drop every shadow
- *    entry into them.
+ *    narrowing one is not.  With opts.guest_ptw (the default of `run`) the
+ *    guest repeats every write itself (the echo, guest/abi.h), so KVM sees
+ *    it as a guest kernel's write; after a narrowing change the guest rings
+ *    SYNC and the harness invalidates as Linux would: INVLPG of each page
+ *    up to 33, in a CPL0 detour (emulated on PVM), else a CR3 reload.
+ *    Without it (or if the echo list overflows) unmap and protect end by
+ *    deleting and re-adding the affected data slots, which makes KVM drop
+ *    every shadow entry into them.
  *  - Each process has its own tables and its own list of regions, so two
  *    processes can map different memory at the same address (ctxswitch,
  *    compile).  fork gives the child the parent's mappings over the same
@@ -43,6 +48,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include "sim/event.h"
 #include "sim/pt_format.h"
@@ -77,9 +83,21 @@ static uint64_t pt_read(void *arg, uint64_t pa)
 
 static void pt_write(void *arg, uint64_t pa, uint64_t val)
 {
-	uint64_t *e = pt_entry(arg, pa);
-	if (e)
-		*e = val;
+	struct kvmh_guest *g = arg;
+	uint64_t *e = pt_entry(g, pa);
+	if (!e)
+		return;
+	*e = val;
+	if (!g->echo_on || pa < KVMH_PT_GPA || pa >= KVMH_PT_GPA + KVMH_PT_SIZE)
+		return;
+	uint64_t n = g->sh->echo_n;
+	if (n == KVMH_ECHO_MAX) {
+		g->echo_full = true;
+		return;
+	}
+	g->echo[n] = (struct kvmh_echo){KVMH_PTVIEW_VA + (pa - KVMH_PT_GPA), val};
+	g->sh->echo_n = n + 1;
+	g->n.echo_writes++;
 }
 
 static int pt_grow(struct kvmh_guest *g)
@@ -190,8 +208,11 @@ static int new_root(struct kvmh_guest *g, gpa_t *root)
 	if (rc == 0)
 		rc = map_range(g, *root, KVMH_DOORBELL_VA, KVMH_DOORBELL_GPA, 0x2000, PS_4K,
 			       PTE_PERM_U | PTE_PERM_W | ad);
-	if (rc == 0 && g->o.pt_view)
+	if (rc == 0 && (g->o.pt_view || g->o.guest_ptw))
 		rc = map_range(g, *root, KVMH_PTVIEW_VA, KVMH_PT_GPA, KVMH_PT_SIZE, PS_2M,
+			       PTE_PERM_U | PTE_PERM_W | ad);
+	if (rc == 0 && g->o.guest_ptw)
+		rc = map_range(g, *root, KVMH_ECHO_VA, KVMH_ECHO_GPA, KVMH_ECHO_SIZE, PS_2M,
 			       PTE_PERM_U | PTE_PERM_W | ad);
 	return rc;
 }
@@ -250,6 +271,12 @@ int kvmh_guest_init(struct kvmh_guest *g, const struct kvmh_guest_opts *o, struc
 		goto err_vm;
 	}
 	memcpy(s->hva, kvmh_payload_start, img);
+	if (o->guest_ptw) {
+		if ((rc = kvmh_vm_add_slot(&g->vm, "echo", KVMH_ECHO_GPA, KVMH_ECHO_SIZE, 2u << 20, -1,
+					   &s, err)) < 0)
+			goto err_vm;
+		g->echo = s->hva;
+	}
 
 	g->pt_next = KVMH_PT_GPA;
 	g->data_next = KVMH_DATA_GPA;
@@ -444,9 +471,21 @@ gpa_t kvmh_guest_entry_gpa(struct kvmh_guest *g, gva_t va, unsigned level)
 	}
 }
 
+/* Invalidate va after the echo (the SYNC doorbell): INVLPG each page up to
+ * Linux's ceiling of 33, else reload CR3 (arch/x86/mm/tlb.c). */
+static void want_invlpg(struct kvmh_guest *g, gva_t va)
+{
+	if (g->ninval < VM_ARRAY_SIZE(g->inval))
+		g->inval[g->ninval++] = va;
+	else
+		g->inval_all = true;
+}
+
 /* Rewrite (protect) or clear (unmap) the running process's leaves in
- * [va, va+len), update its regions, then delete or reload the data slots
- * behind them so that KVM drops its shadow entries. */
+ * [va, va+len) and update its regions.  With the echo, the guest repeats
+ * the writes and rings SYNC, where the harness invalidates and deletes the
+ * slots no region uses any more; without it, the data slots behind the
+ * range are deleted or reloaded now so that KVM drops its shadow entries. */
 static int do_change(struct kvmh_guest *g, gva_t va, uint64_t len, bool unmap, unsigned prot,
 		     struct vmerr *err)
 {
@@ -467,10 +506,12 @@ static int do_change(struct kvmh_guest *g, gva_t va, uint64_t len, bool unmap, u
 		else
 			pt_write(g, ea, pt_make_leaf(fmt, pt_leaf_pa(fmt, pte, (unsigned)level, va + off),
 						     (unsigned)level, perms_of(prot, g->o.ad)));
+		want_invlpg(g, (va + off) & ~(sz - 1));
 		off = ((va + off) & ~(sz - 1)) + sz - va;
 	}
 	if (region_split(g, pid, va) < 0 || region_split(g, pid, va + len) < 0)
 		return vmerr_set(err, VM_ENOMEM, "out of memory");
+	bool echo = g->echo_on && !g->echo_full;
 	struct kvmh_slot *touched[16];
 	unsigned nt = 0;
 	for (unsigned i = 0; i < g->nregions;) {
@@ -501,11 +542,78 @@ static int do_change(struct kvmh_guest *g, gva_t va, uint64_t len, bool unmap, u
 		region_del(g, i);
 	}
 	for (unsigned i = 0; i < nt; i++) {
+		if (echo) {
+			/* Deleting now would zap the tables' shadows before the
+			 * guest's writes reach them. */
+			if (!slot_used(g, touched[i]) && g->ndead < VM_ARRAY_SIZE(g->dead))
+				g->dead[g->ndead++] = touched[i];
+			continue;
+		}
 		int rc = slot_settle(g, touched[i], err);
 		if (rc < 0)
 			return rc;
 	}
+	if (!echo) {
+		g->ninval = 0;
+		g->inval_all = false;
+	}
 	return 0;
+}
+
+/* The SYNC doorbell: the guest has repeated the writes; invalidate as the
+ * kernel would, then delete the slots nothing uses any more. */
+static int detour_invlpg(struct kvmh_guest *g, gva_t va, struct vmerr *err)
+{
+	struct kvmh_vm_saved sv;
+	/* Timed apart: a detour is emulated CPL0 code here, far dearer than
+	 * the guest's own INVLPG exit would be, so it is not guest time. */
+	uint64_t t0 = __rdtsc();
+	int rc = kvmh_vm_enter_cpl0(&g->vm, g->sh->invlpg_rip, va, &sv, err);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		rc = kvmh_vm_run(&g->vm);
+		if (rc == -EINTR && !kvmh_timed_out)
+			continue;
+		if (rc < 0)
+			return vmerr_set(err, KVMH_EGUEST, "INVLPG detour: KVM_RUN: %s", strerror(-rc));
+		struct kvm_run *r = g->vm.run;
+		uint64_t op = 0;
+		if (r->exit_reason == KVM_EXIT_MMIO && r->mmio.is_write &&
+		    (r->mmio.phys_addr & ~4095ull) == KVMH_DOORBELL_GPA)
+			memcpy(&op, r->mmio.data, r->mmio.len < 8 ? r->mmio.len : 8);
+		if (op != KVMH_OP_DETOUR)
+			return vmerr_set(err, KVMH_EGUEST, "INVLPG detour at CPL0 ended in exit %u (%s), "
+					 "not the DETOUR doorbell", r->exit_reason,
+					 kvmh_exit_name(r->exit_reason));
+		break;
+	}
+	g->n.invlpgs++;
+	rc = kvmh_vm_restore(&g->vm, &sv, err);
+	g->n.invlpg_cycles += __rdtsc() - t0;
+	return rc;
+}
+
+static int do_sync(struct kvmh_guest *g, struct vmerr *err)
+{
+	int rc = 0;
+	if (g->inval_all) {
+		gpa_t other = KVMH_PT_GPA + KVMH_PT_SIZE - 4096;
+		rc = kvmh_vm_reload_cr3(&g->vm, g->cr3 == other ? other - 4096 : other, err);
+		g->n.cr3_reloads++;
+	} else {
+		for (unsigned i = 0; i < g->ninval && rc == 0; i++)
+			rc = detour_invlpg(g, g->inval[i], err);
+	}
+	g->ninval = 0;
+	g->inval_all = false;
+	for (unsigned i = 0; i < g->ndead && rc == 0; i++)
+		if (!slot_used(g, g->dead[i])) {
+			g->n.slot_deletes++;
+			rc = kvmh_vm_del_slot(&g->vm, g->dead[i], err);
+		}
+	g->ndead = 0;
+	return rc;
 }
 
 struct copy_ctx {
@@ -630,6 +738,24 @@ static bool exit_like(uint64_t op)
 	return op == KVMH_OP_CR8 || op == KVMH_OP_IO_IN || op == KVMH_OP_EXCEPTION;
 }
 
+/* The operations that write the guest's page tables. */
+static int kernel_op(struct kvmh_guest *g, uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2,
+		     struct vmerr *err)
+{
+	switch (op) {
+	case KVMH_OP_MAP:
+		return do_map(g, a0, a1, (unsigned)a2, err);
+	case KVMH_OP_UNMAP:
+		return do_change(g, a0, a1, true, 0, err);
+	case KVMH_OP_PROTECT:
+		return do_change(g, a0, a1, false, (unsigned)a2, err);
+	case KVMH_OP_SWITCH:
+		return do_switch(g, (uint32_t)a0, err);
+	default:
+		return do_fork(g, (uint32_t)a0, (uint32_t)a1, err);
+	}
+}
+
 /* 1 when the command is done, 0 to continue, negative on error. */
 static int doorbell(struct kvmh_guest *g, uint64_t op, struct vmerr *err)
 {
@@ -643,17 +769,23 @@ static int doorbell(struct kvmh_guest *g, uint64_t op, struct vmerr *err)
 	if (op < KVMH_OP_COUNT)
 		g->n.op[op]++;
 	sh->ret = 0;
+	if (op >= KVMH_OP_MAP && op <= KVMH_OP_FORK) {
+		g->echo_on = g->o.guest_ptw;
+		g->echo_full = false;
+		int rc = kernel_op(g, op, a0, a1, a2, err);
+		g->echo_on = false;
+		if (g->echo_full) {
+			sh->echo_n = 0; /* the slots were reloaded instead */
+			g->ninval = 0;
+			g->inval_all = false;
+		}
+		if (g->ninval || g->inval_all || g->ndead)
+			sh->echo_sync = 1;
+		return rc;
+	}
 	switch (op) {
-	case KVMH_OP_MAP:
-		return do_map(g, a0, a1, (unsigned)a2, err);
-	case KVMH_OP_UNMAP:
-		return do_change(g, a0, a1, true, 0, err);
-	case KVMH_OP_PROTECT:
-		return do_change(g, a0, a1, false, (unsigned)a2, err);
-	case KVMH_OP_SWITCH:
-		return do_switch(g, (uint32_t)a0, err);
-	case KVMH_OP_FORK:
-		return do_fork(g, (uint32_t)a0, (uint32_t)a1, err);
+	case KVMH_OP_SYNC:
+		return do_sync(g, err);
 	case KVMH_OP_EXIT:
 		return do_exit(g, (uint32_t)a0, err);
 	case KVMH_OP_SYSCALL:
@@ -701,11 +833,22 @@ static int serve_shutdown(struct kvmh_guest *g, struct vmerr *err)
 			return 0;
 		uint64_t sz = ps_bytes(r->ps);
 		gva_t va = sr.cr2 & ~(sz - 1);
+		g->echo_on = g->o.guest_ptw;
+		g->echo_full = false;
 		int rc = pt_map(fmt, &m, g->cr3, va, r->slot->gpa + r->off + (va - r->va), r->ps,
 				r->perms);
+		g->echo_on = false;
 		if (rc < 0)
 			return vmerr_set(err, rc, "demand fault at 0x%llx: page-table slot full",
 					 (unsigned long long)sr.cr2);
+		if (g->echo_full)
+			g->sh->echo_n = 0;
+		if (g->sh->echo_n) {
+			/* Resume in the trampoline: it makes the writes, then
+			 * retries the faulting instruction. */
+			g->sh->resume_rip = regs.rip;
+			regs.rip = g->sh->tramp_rip;
+		}
 		g->n.demand_faults++;
 	}
 	if (ioctl(g->vm.vcpu_fd, KVM_SET_SREGS, &sr) < 0 || ioctl(g->vm.vcpu_fd, KVM_SET_REGS, &regs) < 0)

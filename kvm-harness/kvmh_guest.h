@@ -35,6 +35,9 @@ struct kvmh_guest_opts {
 	bool prefault;       /* populate the host backing of data slots at map time */
 	bool demand;         /* write guest PTEs on first touch (fault), not at map */
 	bool pt_view;        /* map the page tables user-writable at KVMH_PTVIEW_VA */
+	bool guest_ptw;      /* the guest repeats the harness's page-table writes itself
+				(the echo, guest/abi.h), so KVM sees them; else
+				narrowing changes reload memory slots */
 };
 
 struct kvmh_region {
@@ -63,6 +66,10 @@ struct kvmh_guest_counts {
 	uint64_t slot_reloads;      /* memory slots deleted and re-added (unmap, protect) */
 	uint64_t slot_deletes;      /* memory slots deleted (unmap, exit) */
 	uint64_t pt_reloads;        /* page-table slot reloads to recycle freed tables */
+	uint64_t echo_writes;       /* page-table writes the guest repeated itself */
+	uint64_t invlpgs;           /* INVLPGs done in CPL0 detours */
+	uint64_t invlpg_cycles;     /* TSC cycles the detours took, ioctls included */
+	uint64_t cr3_reloads;       /* CR3 reloads standing for a TLB flush */
 };
 
 struct kvmh_guest;
@@ -76,6 +83,14 @@ struct kvmh_guest {
 	struct kvmh_guest_opts o;
 	struct kvmh_shared *sh; /* host view of the shared page */
 	struct kvmh_slot *pt_slot;
+	struct kvmh_echo *echo; /* host view of the echo slot */
+	bool echo_on;           /* page-table writes are being echoed */
+	bool echo_full;         /* the echo list overflowed in this operation */
+	gva_t inval[33];        /* to INVLPG at the SYNC doorbell (Linux's ceiling) */
+	unsigned ninval;
+	bool inval_all;         /* more than that: reload CR3 */
+	struct kvmh_slot *dead[64]; /* slots to delete at SYNC, after the echo */
+	unsigned ndead;
 	gpa_t pt_next, data_next;
 	gpa_t *pt_free, *pt_limbo; /* free table pages; freed ones KVM may still shadow */
 	size_t npt_free, npt_limbo, pt_cap;

@@ -19,7 +19,9 @@
  *  - KVM VM statistics that are levels, not counters (pages_4k, pages_2m,
  *    pages_1g, ...), are reported as their value at the end of the phase.
  *  - kvmmmu tracepoint counts come from kvmh_trace where tracefs and
- *    perf_event_open allow, else one line says why not.
+ *    perf_event_open allow, else one line says why not.  Counting costs:
+ *    every KVM exit then also runs the tracepoints and switches the perf
+ *    events, so --counters off (KVM statistics only) is for timing.
  *  - The TSC frequency is measured against CLOCK_MONOTONIC over 20 ms; the
  *    TSC is invariant on the hosts here (constant_tsc).
  */
@@ -296,7 +298,7 @@ static const char *const op_names[KVMH_OP_COUNT] = {
 	[KVMH_OP_SWITCH] = "switch", [KVMH_OP_FORK] = "fork", [KVMH_OP_EXIT] = "exit",
 	[KVMH_OP_SYSCALL] = "syscall", [KVMH_OP_IO_IN] = "io_in", [KVMH_OP_PHASE] = "phase",
 	[KVMH_OP_DONE] = "done", [KVMH_OP_CR8] = "cr8", [KVMH_OP_EXCEPTION] = "exception",
-	[KVMH_OP_START] = "start",
+	[KVMH_OP_START] = "start", [KVMH_OP_SYNC] = "sync", [KVMH_OP_DETOUR] = "detour",
 };
 
 static void print_counts(const struct kvmh_guest_counts *n)
@@ -317,6 +319,8 @@ static void print_counts(const struct kvmh_guest_counts *n)
 		{"guest page faults served", n->demand_faults}, {"divide errors served", n->exceptions},
 {"slot reloads", n->slot_reloads},
 		{"slot deletes", n->slot_deletes}, {"page-table slot reloads", n->pt_reloads},
+		{"page-table writes echoed", n->echo_writes}, {"INVLPG detours", n->invlpgs},
+		{"CR3 reloads", n->cr3_reloads},
 	};
 	col = 0;
 	for (unsigned i = 0; i < VM_ARRAY_SIZE(more); i++)
@@ -353,18 +357,20 @@ static void print_text(struct runner *r, const struct kvmh_host *h, const char *
 	printf("host        %s%s, guest set-up (b) CPL3 payload, harness as kernel\n",
 	       kvmh_mmu_name(h->mmu), h->pvm ? ", PVM" : "");
 	printf("options     guest pages %s, host THP %s, A/D preset %s, host prefault %s, guest "
-	       "PTEs %s, TSC %.3f GHz\n", ps_name(o->g.page),
+	       "PTEs %s, written %s, TSC %.3f GHz\n", ps_name(o->g.page),
 	       o->g.thp < 0 ? "default" : o->g.thp ? "on" : "off", o->g.ad ? "on" : "off",
 	       o->g.prefault ? "on" : "off", o->g.demand ? "on fault" : "at map",
-	       r->tsc_hz * 1e-9);
-	if (!h->hw_counters)
+	       o->g.guest_ptw ? "by the guest too (echo)" : "by vmsim-kvm only", r->tsc_hz * 1e-9);
+	if (!o->counters)
+		printf("counters    off (--counters off): no perf events, no tracepoints\n");
+	else if (!h->hw_counters)
 		printf("counters    hardware counters are not available here (%s); "
 		       "perf software events reported instead\n", h->hw_why);
 	else
 		printf("counters    hardware counters via perf_event_open (%s)\n", h->hw_why);
 	if (r->tr.n)
 		printf("tracepoints %u kvm/kvmmmu tracepoints counted (%s)\n", r->tr.n, r->tr.why);
-	else
+	else if (o->counters)
 		printf("tracepoints kvmmmu tracepoint counts not available: %s\n", r->tr.why);
 	if (!o->no_native)
 		printf("checksum    native 0x%016" PRIx64 ", guest 0x%016" PRIx64 " (%s)\n", ck_native,
@@ -424,6 +430,10 @@ static cJSON *counts_json(const struct kvmh_guest_counts *n)
 	cJSON_AddNumberToObject(o, "slot_reloads", (double)n->slot_reloads);
 	cJSON_AddNumberToObject(o, "slot_deletes", (double)n->slot_deletes);
 	cJSON_AddNumberToObject(o, "pt_slot_reloads", (double)n->pt_reloads);
+	cJSON_AddNumberToObject(o, "echo_writes", (double)n->echo_writes);
+	cJSON_AddNumberToObject(o, "invlpg_detours", (double)n->invlpgs);
+	cJSON_AddNumberToObject(o, "invlpg_detour_cycles", (double)n->invlpg_cycles);
+	cJSON_AddNumberToObject(o, "cr3_reloads", (double)n->cr3_reloads);
 	return o;
 }
 
@@ -458,8 +468,10 @@ static void print_json(struct runner *r, const struct kvmh_host *h, const char *
 	cJSON_AddBoolToObject(j, "ad_preset", o->g.ad);
 	cJSON_AddBoolToObject(j, "host_prefault", o->g.prefault);
 	cJSON_AddBoolToObject(j, "demand", o->g.demand);
+	cJSON_AddBoolToObject(j, "guest_ptw", o->g.guest_ptw);
 	cJSON_AddNumberToObject(j, "tsc_hz", r->tsc_hz);
-	cJSON_AddBoolToObject(j, "hw_counters", h->hw_counters);
+	cJSON_AddBoolToObject(j, "counters", o->counters);
+	cJSON_AddBoolToObject(j, "hw_counters", h->hw_counters && o->counters);
 	cJSON_AddStringToObject(j, "hw_counters_why", h->hw_why);
 	cJSON_AddBoolToObject(j, "tracepoints", r->tr.n > 0);
 	cJSON_AddStringToObject(j, "tracepoints_why", r->tr.why);
@@ -560,8 +572,14 @@ int kvmh_run_main(const struct kvmh_run_opts *o)
 		fprintf(stderr, "vmsim-kvm: counting the workload's accesses failed\n");
 		return 1;
 	}
-	kvmh_perf_open(&r.perf);
-	kvmh_trace_open(&r.tr);
+	if (o->counters) {
+		kvmh_perf_open(&r.perf);
+		kvmh_trace_open(&r.tr);
+	} else {
+		for (unsigned i = 0; i < KVMH_PERF_N; i++)
+			r.perf.fd[i] = -1;
+		snprintf(r.tr.why, sizeof r.tr.why, "--counters off");
+	}
 
 	if (!o->no_native) {
 		kvmh_perf_read(&r.perf, r.perf0);

@@ -308,6 +308,46 @@ int kvmh_vm_set_cr3(struct kvmh_vm *vm, gpa_t root, struct vmerr *err)
 	return 0;
 }
 
+int kvmh_vm_reload_cr3(struct kvmh_vm *vm, gpa_t other, struct vmerr *err)
+{
+	struct kvm_sregs sr;
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sr) < 0)
+		return sys_err(err, errno, "KVM_GET_SREGS", NULL);
+	gpa_t root = sr.cr3;
+	sr.cr3 = other;
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sr) < 0)
+		return sys_err(err, errno, "KVM_SET_SREGS (CR3 reload, away)", NULL);
+	sr.cr3 = root;
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sr) < 0)
+		return sys_err(err, errno, "KVM_SET_SREGS (CR3 reload, back)", NULL);
+	return 0;
+}
+
+int kvmh_vm_enter_cpl0(struct kvmh_vm *vm, uint64_t rip, uint64_t rax, struct kvmh_vm_saved *s,
+		       struct vmerr *err)
+{
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &s->regs) < 0 ||
+	    ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s->sregs) < 0)
+		return sys_err(err, errno, "KVM_GET_REGS/SREGS before a CPL0 detour", NULL);
+	struct kvm_sregs sr = s->sregs;
+	seg(&sr.cs, SEL_KCODE, 0xb, true, 0);
+	seg(&sr.ss, SEL_KDATA, 0x3, false, 0);
+	struct kvm_regs r = s->regs;
+	r.rip = rip;
+	r.rax = rax;
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sr) < 0 || ioctl(vm->vcpu_fd, KVM_SET_REGS, &r) < 0)
+		return sys_err(err, errno, "KVM_SET_REGS/SREGS for a CPL0 detour", NULL);
+	return 0;
+}
+
+int kvmh_vm_restore(struct kvmh_vm *vm, const struct kvmh_vm_saved *s, struct vmerr *err)
+{
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s->sregs) < 0 ||
+	    ioctl(vm->vcpu_fd, KVM_SET_REGS, &s->regs) < 0)
+		return sys_err(err, errno, "KVM_SET_REGS/SREGS after a CPL0 detour", NULL);
+	return 0;
+}
+
 int kvmh_vm_run(struct kvmh_vm *vm)
 {
 	return ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0 ? -errno : 0;

@@ -69,6 +69,21 @@ int kvmh_vm_set_long_mode_user(struct kvmh_vm *vm, gpa_t gdt_gpa, gpa_t tss_gpa,
 			       uint64_t rip, uint64_t rsp, struct vmerr *err);
 int kvmh_vm_set_cr3(struct kvmh_vm *vm, gpa_t root, struct vmerr *err);
 
+/* Make KVM reload the current CR3 as a guest MOV to CR3 would (its MMU is
+ * reset and, on the next entry, every out-of-sync shadow table is synced):
+ * two KVM_SET_SREGS, through another CR3 value and back. */
+int kvmh_vm_reload_cr3(struct kvmh_vm *vm, gpa_t other, struct vmerr *err);
+
+/* A CPL0 detour: save the registers, continue at rip at CPL0 with rax set;
+ * kvmh_vm_restore puts the saved state back afterwards. */
+struct kvmh_vm_saved {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+};
+int kvmh_vm_enter_cpl0(struct kvmh_vm *vm, uint64_t rip, uint64_t rax, struct kvmh_vm_saved *s,
+		       struct vmerr *err);
+int kvmh_vm_restore(struct kvmh_vm *vm, const struct kvmh_vm_saved *s, struct vmerr *err);
+
 /* KVM_RUN once: 0 (see vm->run->exit_reason) or -errno (-EINTR on a signal). */
 int kvmh_vm_run(struct kvmh_vm *vm);
 

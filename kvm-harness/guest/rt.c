@@ -14,6 +14,15 @@
  *    CR8 write without TPR shadowing would take.  wlrt_io_in rings it too:
  *    a real IN at CPL3 needs IOPL 3, which PVM clears from the guest's
  *    RFLAGS (the IN then ends in a shutdown).
+ *  - Guest page-table writes: when the harness has changed the guest's
+ *    tables it lists the writes in the echo slot, and the guest makes them
+ *    again itself, through the user-writable view of the tables, right
+ *    after the doorbell returns (or, after a demand fault, in the
+ *    trampoline the harness resumes it at).  KVM then sees them as a guest
+ *    kernel's writes: trapped and emulated, or unsyncing the table.  When
+ *    the writes narrowed a mapping the guest rings SYNC, and the harness
+ *    invalidates it as the kernel would (INVLPG, in a CPL0 detour, or a
+ *    CR3 reload).
  *  - Before the workload starts, every page of the payload (code, data,
  *    stack) is touched and the START doorbell rung, so KVM's shadow faults
  *    on the payload itself are not counted against the workload.
@@ -26,9 +35,13 @@
 
 #define SHARED ((volatile struct kvmh_shared *)KVMH_SHARED_VA)
 
-/* entry.S: the divide instruction of wlrt_exception(0) and its end. */
+/* entry.S: the divide instruction of wlrt_exception(0) and its end; the
+ * echo trampoline; the CPL0 INVLPG stub (which rings KVMH_OP_DETOUR, 15). */
 void kvmh_divide_error(void);
 extern const char kvmh_de_insn[], kvmh_de_end[];
+void kvmh_echo_tramp(void);
+void kvmh_invlpg_stub(void);
+_Static_assert(KVMH_OP_DETOUR == 15, "entry.S rings op 15 from the CPL0 stub");
 extern const char __stack_top[];
 
 void *memset(void *d, int c, unsigned long n);
@@ -58,6 +71,25 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+static uint64_t ring(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2);
+
+static void apply_echo(void)
+{
+	const volatile struct kvmh_echo *e = (const volatile struct kvmh_echo *)KVMH_ECHO_VA;
+	uint64_t n = SHARED->echo_n;
+	for (uint64_t i = 0; i < n; i++)
+		*(volatile uint64_t *)e[i].va = e[i].val;
+	SHARED->echo_n = 0;
+}
+
+/* Called by kvmh_echo_tramp: returns where the guest goes on. */
+uint64_t kvmh_echo_resume(void);
+uint64_t kvmh_echo_resume(void)
+{
+	apply_echo();
+	return SHARED->resume_rip;
+}
+
 static uint64_t ring(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	SHARED->op = op;
@@ -68,6 +100,12 @@ static uint64_t ring(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
 	*(volatile uint64_t *)KVMH_DOORBELL_VA = op;
 	uint64_t r = SHARED->ret;
 	SHARED->tsc_resumed = rdtsc();
+	if (SHARED->echo_n)
+		apply_echo();
+	if (SHARED->echo_sync) {
+		SHARED->echo_sync = 0;
+		ring(KVMH_OP_SYNC, 0, 0, 0);
+	}
 	return r;
 }
 
@@ -178,6 +216,10 @@ void kvmh_guest_main(void)
 {
 	uint64_t sum = 0;
 	SHARED->tsc_resumed = rdtsc();
+	SHARED->tramp_rip = (uint64_t)kvmh_echo_tramp;
+	SHARED->invlpg_rip = (uint64_t)kvmh_invlpg_stub;
+	if (SHARED->echo_n)
+		apply_echo();
 	switch (SHARED->cmd) {
 	case KVMH_CMD_WORKLOAD:
 		sum = run_workload();
