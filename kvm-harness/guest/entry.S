@@ -38,7 +38,7 @@ kvmh_de_end:
 	.globl kvmh_echo_tramp
 	.type kvmh_echo_tramp, @function
 kvmh_echo_tramp:
-	sub	$8, %rsp		/* 88(%rsp) below: the resume address */
+	lea	-8(%rsp), %rsp	/* 88(%rsp) below: the resume address; lea keeps the flags */
 	push	%rax
 	push	%rcx
 	push	%rdx
