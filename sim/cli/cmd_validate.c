@@ -17,7 +17,8 @@
  *    guest-OS model does; --populate uses the harness's own default
  *    (mappings written at wl_map time), which the model cannot express:
  *    the table then says so.  Host THP is off unless --host-thp on, and
- *    host.page follows it (2m with THP), guest.page follows --guest-page.
+ *    host.page follows it (2m with THP), guest.page follows --guest-page;
+ *    tlb.pcid is off, as the harness's guest runs without PCID.
  *  - Counts come from one harness run with perf events and tracepoints on;
  *    times from --repeat more runs with them off (they slow every exit),
  *    taking the lowest, since the machines here are shared and noise only
@@ -276,17 +277,20 @@ static void sum_phases(const cJSON *j, struct measured *m)
 static int simulate(const struct vopts *o, const char *profile, const char *mode_name,
 		    struct stats *st, struct cfg *cfg, struct vmerr *err)
 {
-	char *sets[CLI_MAX_SETS + 2];
-	char gpage[32], hpage[32];
+	char *sets[CLI_MAX_SETS + 3];
+	char gpage[32], hpage[32], pcid[] = "tlb.pcid=off";
 	int n = 0;
 	snprintf(gpage, sizeof gpage, "guest.page=%s", o->guest_page ? o->guest_page : "4k");
 	snprintf(hpage, sizeof hpage, "host.page=%s", o->thp == 1 ? "2m" : "4k");
 	sets[n++] = gpage;
 	sets[n++] = hpage;
+	sets[n++] = pcid; /* the harness's guest has no PCID (the hosts here offer none) */
 	for (int i = 0; i < o->nsets; i++)
 		sets[n++] = o->sets[i];
 	struct run_args a = {.config = profile, .mode = mode_name, .workload = o->spec};
 	const struct mmu_ops *mode;
+	if (n > CLI_MAX_SETS)
+		return vmerr_set(err, VM_EUSAGE, "validate: too many -s options");
 	memcpy(a.sets, sets, (size_t)n * sizeof sets[0]);
 	a.nsets = n;
 	int rc = cli_setup("validate", &a, cfg, &mode, err);
@@ -575,7 +579,9 @@ int cmd_validate(int argc, char **argv)
 		"pf_fixed counts the shadow faults KVM fixed, whether they filled an entry or set a "
 		"dirty bit: hidden_faults + ad_emulations.  shadow_fills also counts entries "
 		"prefetched with a fill, which only the kvm_mmu_set_spte tracepoint sees (it fires "
-		"for every entry set, the dirty-bit rewrites too).",
+		"for every entry set, the dirty-bit rewrites too).  A few pf_fixed are the guest's "
+		"first touches of its page-table view and of the echo list, as a kernel's first "
+		"writes to its tables fault too; the model's stream holds user accesses only.",
 		"The host has a zero page, the model does not: a guest load from untouched memory "
 		"maps the host's zero page, the store after it makes the host copy the page, KVM's "
 		"MMU notifier drops the entry and the guest faults once more (in pf_taken, not in "
