@@ -683,6 +683,8 @@ static int do_switch(struct kvmh_guest *g, uint32_t pid, struct vmerr *err)
 		p->root = root;
 		prev = &g->procs[g->cur]; /* proc_new may have moved it */
 	}
+	if (p != prev)
+		g->n.cr3_switches++;
 	g->cur = (unsigned)(p - g->procs);
 	g->cr3 = p->root;
 	if (prev != p && prev->exited) {

@@ -70,6 +70,7 @@ struct kvmh_guest_counts {
 	uint64_t invlpgs;           /* INVLPGs done in CPL0 detours */
 	uint64_t invlpg_cycles;     /* TSC cycles the detours took, ioctls included */
 	uint64_t cr3_reloads;       /* CR3 reloads standing for a TLB flush */
+	uint64_t cr3_switches;      /* switches to another address space (KVM_SET_SREGS) */
 };
 
 struct kvmh_guest;

@@ -320,7 +320,7 @@ static void print_counts(const struct kvmh_guest_counts *n)
 {"slot reloads", n->slot_reloads},
 		{"slot deletes", n->slot_deletes}, {"page-table slot reloads", n->pt_reloads},
 		{"page-table writes echoed", n->echo_writes}, {"INVLPG detours", n->invlpgs},
-		{"CR3 reloads", n->cr3_reloads},
+		{"CR3 reloads", n->cr3_reloads}, {"CR3 switches", n->cr3_switches},
 	};
 	col = 0;
 	for (unsigned i = 0; i < VM_ARRAY_SIZE(more); i++)
@@ -434,6 +434,7 @@ static cJSON *counts_json(const struct kvmh_guest_counts *n)
 	cJSON_AddNumberToObject(o, "invlpg_detours", (double)n->invlpgs);
 	cJSON_AddNumberToObject(o, "invlpg_detour_cycles", (double)n->invlpg_cycles);
 	cJSON_AddNumberToObject(o, "cr3_reloads", (double)n->cr3_reloads);
+	cJSON_AddNumberToObject(o, "cr3_switches", (double)n->cr3_switches);
 	return o;
 }
 

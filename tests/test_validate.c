@@ -167,7 +167,7 @@ Test(validate, stride_counts_match)
 	expect_rel(j, "shadow faults fixed", 0.02);
 	expect_rel(j, "guest page faults", 0.0);
 	expect_rel(j, "#PF exits", 0.02);
-	expect_rel(j, "VM exits the model knows of", 0.02);
+	expect_rel(j, "VM exits both have", 0.02);
 	expect_rel(j, "page-table writes emulated", 0.0);
 	cJSON_Delete(j);
 }
