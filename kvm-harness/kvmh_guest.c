@@ -203,7 +203,7 @@ static int new_root(struct kvmh_guest *g, gpa_t *root)
 		rc = map_range(g, *root, KVMH_SHARED_VA, KVMH_SHARED_GPA, 4096, PS_4K,
 			       PTE_PERM_U | PTE_PERM_W | ad);
 	if (rc == 0)
-		rc = map_range(g, *root, KVMH_PAYLOAD_VA, KVMH_PAYLOAD_GPA, KVMH_PAYLOAD_SIZE, PS_4K,
+		rc = map_range(g, *root, KVMH_PAYLOAD_VA, KVMH_PAYLOAD_GPA, KVMH_PAYLOAD_SIZE, PS_2M,
 			       PTE_PERM_U | PTE_PERM_W | PTE_PERM_X | ad);
 	if (rc == 0)
 		rc = map_range(g, *root, KVMH_DOORBELL_VA, KVMH_DOORBELL_GPA, 0x2000, PS_4K,

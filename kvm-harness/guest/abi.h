@@ -12,7 +12,8 @@
  *   0x0100_0000  page tables    slot "pt", 16 MiB, mapped only for calibrate
  *   0x0030_0000  shared page    slot "shared", U=1 W=1, VA = GPA
  *   0x0040_0000  payload        slot "payload", 4 MiB: code, data, bss, stack
- *                               at the top; VA = GPA (linker script)
+ *                               at the top; VA = GPA (linker script); two 2 MiB
+ *                               guest pages, so a fork copies 2 entries, not 1024
  *   0x0080_0000  echo list      slot "echo", 8 MiB, U=1 W=1, VA = GPA: the
  *                               page-table writes the guest is to make itself
  *   0xc000_0000  doorbell       no memory slot: a store is KVM_EXIT_MMIO
