@@ -11,14 +11,21 @@
 #include "kvmh_guest.h"
 #include "kvmh_host.h"
 #include "kvmh_run.h"
+#include "kvmh_trace.h"
 
 static int cmd_info(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
 	struct kvmh_host h;
+	struct kvmh_trace t;
 	kvmh_host_probe(&h);
 	kvmh_host_print(&h, stdout);
+	if (kvmh_trace_open(&t) == 0)
+		printf("tracepoints:      %u kvm/kvmmmu tracepoints count (%s)\n", t.n, t.why);
+	else
+		printf("tracepoints:      not available: %s\n", t.why);
+	kvmh_trace_close(&t);
 	return h.api < 0 ? 1 : 0;
 }
 
