@@ -8,10 +8,20 @@
  *  - Accesses per phase come from the simulator build of the same workload
  *    (same parameters, same seed: the same operations), so cycles per access
  *    divide by the count the simulator would see.
- *  - Guest cycles are guest TSC cycles outside the doorbells (the guest
- *    reads the TSC before ringing and after the ring returns); guest wall
- *    time includes the doorbells.  KVM statistics deltas include the phase
- *    doorbell's own exit.
+ *  - The guest's phase 0 starts at its START doorbell, after it has touched
+ *    every page of its own payload, so KVM's faults on the payload are not
+ *    counted.
+ *  - Guest cycles are guest TSC cycles without the doorbells that stand for
+ *    guest-kernel work (map, switch, fork, exit, syscall, phase) and with
+ *    those that stand for a VM exit (CR8, port I/O, exception); see
+ *    kvmh_guest.h.  Guest wall time includes every doorbell.  KVM
+ *    statistics deltas include the phase doorbell's own exit.
+ *  - KVM VM statistics that are levels, not counters (pages_4k, pages_2m,
+ *    pages_1g, ...), are reported as their value at the end of the phase.
+ *  - kvmmmu tracepoint counts come from kvmh_trace where tracefs and
+ *    perf_event_open allow, else one line says why not.  Counting costs:
+ *    every KVM exit then also runs the tracepoints and switches the perf
+ *    events, so --counters off (KVM statistics only) is for timing.
  *  - The TSC frequency is measured against CLOCK_MONOTONIC over 20 ms; the
  *    TSC is invariant on the hosts here (constant_tsc).
  */
@@ -30,6 +40,7 @@
 #include "kvmh_native.h"
 #include "kvmh_perf.h"
 #include "kvmh_stats.h"
+#include "kvmh_trace.h"
 #include "workloads/wl.h"
 
 #define MAX_SEGS 64
@@ -41,9 +52,12 @@ struct seg {
 	uint64_t n_cycles;
 	uint64_t n_perf[KVMH_PERF_N];
 	double g_ns;
-	uint64_t g_cycles, g_doorbells, g_faults;
+	uint64_t g_cycles;
+	struct kvmh_guest_counts gn;
 	uint64_t g_perf[KVMH_PERF_N];
 	uint64_t vm_d[KVMH_STATS_MAX], vcpu_d[KVMH_STATS_MAX];
+	uint64_t vm_now[KVMH_STATS_MAX]; /* levels at the end of the phase */
+	uint64_t tr_d[KVMH_TRACE_MAX];
 };
 
 struct balloon {
@@ -67,6 +81,8 @@ struct runner {
 	uint64_t perf0[KVMH_PERF_N];
 	uint64_t vm0[KVMH_STATS_MAX], vcpu0[KVMH_STATS_MAX];
 	struct kvmh_perf perf;
+	struct kvmh_trace tr;
+	uint64_t tr0[KVMH_TRACE_MAX];
 	struct kvmh_stats vms, vcpus;
 	bool have_stats;
 	double tsc_hz;
@@ -161,36 +177,42 @@ static void snap_stats(struct runner *r, uint64_t *vm, uint64_t *vcpu)
 
 static void inflate(struct runner *r);
 
-static void guest_mark(void *arg, struct kvmh_guest *g, uint64_t id, bool done)
+static void guest_mark(void *arg, struct kvmh_guest *g, enum kvmh_mark what, uint64_t id)
 {
 	struct runner *r = arg;
-	uint64_t pf[KVMH_PERF_N], vm[KVMH_STATS_MAX], vcpu[KVMH_STATS_MAX];
+	uint64_t pf[KVMH_PERF_N], vm[KVMH_STATS_MAX], vcpu[KVMH_STATS_MAX], tr[KVMH_TRACE_MAX];
 	double ns = now_ns();
 	kvmh_perf_read(&r->perf, pf);
+	kvmh_trace_read(&r->tr, tr);
 	snap_stats(r, vm, vcpu);
-	if (r->ngst < MAX_SEGS) {
+	if (what != KVMH_MARK_START && r->ngst < MAX_SEGS) {
 		struct seg *s = &r->segs[r->ngst];
 		s->g_ns = ns - r->ns0;
 		s->g_cycles = g->guest_cycles;
-		s->g_doorbells = g->doorbells;
-		s->g_faults = g->demand_faults;
+		s->gn = g->n;
 		for (unsigned i = 0; i < KVMH_PERF_N; i++)
 			s->g_perf[i] = pf[i] - r->perf0[i];
-		for (unsigned i = 0; r->have_stats && i < r->vms.n; i++)
+		for (unsigned i = 0; i < r->tr.n; i++)
+			s->tr_d[i] = tr[i] - r->tr0[i];
+		for (unsigned i = 0; r->have_stats && i < r->vms.n; i++) {
 			s->vm_d[i] = vm[i] - r->vm0[i];
+			s->vm_now[i] = vm[i];
+		}
 		for (unsigned i = 0; r->have_stats && i < r->vcpus.n; i++)
 			s->vcpu_d[i] = vcpu[i] - r->vcpu0[i];
 	}
-	r->ngst++;
-	if (!done && r->ngst < MAX_SEGS)
-		r->segs[r->ngst].id = id;
+	if (what != KVMH_MARK_START) {
+		r->ngst++;
+		if (what == KVMH_MARK_PHASE && r->ngst < MAX_SEGS)
+			r->segs[r->ngst].id = id;
+	}
 	g->guest_cycles = 0;
-	g->doorbells = 0;
-	g->demand_faults = 0;
-	if (!done && r->o->balloon_mib && !r->bal.done && r->o->balloon_phase >= 0 &&
-	    (uint64_t)r->o->balloon_phase == id)
+	memset(&g->n, 0, sizeof g->n);
+	if (what == KVMH_MARK_PHASE && r->o->balloon_mib && !r->bal.done &&
+	    r->o->balloon_phase >= 0 && (uint64_t)r->o->balloon_phase == id)
 		inflate(r);
-	memcpy(r->perf0, pf, sizeof pf);
+	kvmh_perf_read(&r->perf, r->perf0);
+	kvmh_trace_read(&r->tr, r->tr0);
 	snap_stats(r, r->vm0, r->vcpu0);
 	r->ns0 = now_ns();
 }
@@ -250,15 +272,74 @@ static void print_perf(const uint64_t *v, bool hw)
 	printf("\n");
 }
 
-static void print_stats(const struct kvmh_stats *st, const uint64_t *d, const char *label)
+/* Counters as "+delta", levels (pages_2m ...) as "=value". */
+static void print_stats(const struct kvmh_stats *st, const uint64_t *d, const uint64_t *now,
+			const char *label)
 {
 	int col = 0;
 	for (unsigned i = 0; i < st->n; i++) {
-		if (!kvmh_stats_is_cumulative(st, i) || !d[i])
+		bool cum = kvmh_stats_is_cumulative(st, i);
+		if (cum ? !d[i] : !now || !now[i])
 			continue;
 		if (col == 0)
 			col = printf("    %-10s", label);
-		col += printf(" %s +%" PRIu64, st->name[i], d[i]);
+		col += printf(" %s %s%" PRIu64, st->name[i], cum ? "+" : "=", cum ? d[i] : now[i]);
+		if (col > 90) {
+			printf("\n");
+			col = 0;
+		}
+	}
+	if (col)
+		printf("\n");
+}
+
+static const char *const op_names[KVMH_OP_COUNT] = {
+	[KVMH_OP_MAP] = "map", [KVMH_OP_UNMAP] = "unmap", [KVMH_OP_PROTECT] = "protect",
+	[KVMH_OP_SWITCH] = "switch", [KVMH_OP_FORK] = "fork", [KVMH_OP_EXIT] = "exit",
+	[KVMH_OP_SYSCALL] = "syscall", [KVMH_OP_IO_IN] = "io_in", [KVMH_OP_PHASE] = "phase",
+	[KVMH_OP_DONE] = "done", [KVMH_OP_CR8] = "cr8", [KVMH_OP_EXCEPTION] = "exception",
+	[KVMH_OP_START] = "start", [KVMH_OP_SYNC] = "sync", [KVMH_OP_DETOUR] = "detour",
+};
+
+static void print_counts(const struct kvmh_guest_counts *n)
+{
+	int col;
+	bool first = true;
+	printf("    harness    doorbells %" PRIu64, n->doorbells);
+	for (unsigned i = 1; i < KVMH_OP_COUNT; i++)
+		if (n->op[i]) {
+			printf("%s%s %" PRIu64, first ? " (" : ", ", op_names[i], n->op[i]);
+			first = false;
+		}
+	printf("%s\n", first ? "" : ")");
+	const struct {
+		const char *name;
+		uint64_t v;
+	} more[] = {
+		{"guest page faults served", n->demand_faults}, {"divide errors served", n->exceptions},
+{"slot reloads", n->slot_reloads},
+		{"slot deletes", n->slot_deletes}, {"page-table slot reloads", n->pt_reloads},
+		{"page-table writes echoed", n->echo_writes}, {"INVLPG detours", n->invlpgs},
+		{"CR3 reloads", n->cr3_reloads}, {"CR3 switches", n->cr3_switches},
+	};
+	col = 0;
+	for (unsigned i = 0; i < VM_ARRAY_SIZE(more); i++)
+		if (more[i].v)
+			col += printf("%s%s %" PRIu64, col ? ", " : "               ", more[i].name,
+				      more[i].v);
+	if (col)
+		printf("\n");
+}
+
+static void print_trace(const struct kvmh_trace *t, const uint64_t *d)
+{
+	int col = 0;
+	for (unsigned i = 0; i < t->n; i++) {
+		if (!d[i])
+			continue;
+		if (col == 0)
+			col = printf("    %-10s", "tracepts");
+		col += printf(" %s +%" PRIu64, strchr(t->name[i], ':') + 1, d[i]);
 		if (col > 90) {
 			printf("\n");
 			col = 0;
@@ -276,15 +357,21 @@ static void print_text(struct runner *r, const struct kvmh_host *h, const char *
 	printf("host        %s%s, guest set-up (b) CPL3 payload, harness as kernel\n",
 	       kvmh_mmu_name(h->mmu), h->pvm ? ", PVM" : "");
 	printf("options     guest pages %s, host THP %s, A/D preset %s, host prefault %s, guest "
-	       "PTEs %s, TSC %.3f GHz\n", ps_name(o->g.page),
+	       "PTEs %s, written %s, TSC %.3f GHz\n", ps_name(o->g.page),
 	       o->g.thp < 0 ? "default" : o->g.thp ? "on" : "off", o->g.ad ? "on" : "off",
 	       o->g.prefault ? "on" : "off", o->g.demand ? "on fault" : "at map",
-	       r->tsc_hz * 1e-9);
-	if (!h->hw_counters)
+	       o->g.guest_ptw ? "by the guest too (echo)" : "by vmsim-kvm only", r->tsc_hz * 1e-9);
+	if (!o->counters)
+		printf("counters    off (--counters off): no perf events, no tracepoints\n");
+	else if (!h->hw_counters)
 		printf("counters    hardware counters are not available here (%s); "
 		       "perf software events reported instead\n", h->hw_why);
 	else
 		printf("counters    hardware counters via perf_event_open (%s)\n", h->hw_why);
+	if (r->tr.n)
+		printf("tracepoints %u kvm/kvmmmu tracepoints counted (%s)\n", r->tr.n, r->tr.why);
+	else if (o->counters)
+		printf("tracepoints kvmmmu tracepoint counts not available: %s\n", r->tr.why);
 	if (!o->no_native)
 		printf("checksum    native 0x%016" PRIx64 ", guest 0x%016" PRIx64 " (%s)\n", ck_native,
 		       ck_guest, ck_native == ck_guest ? "match" : "MISMATCH");
@@ -298,15 +385,16 @@ static void print_text(struct runner *r, const struct kvmh_host *h, const char *
 			       per((double)s->n_cycles, s->accesses));
 			print_perf(s->n_perf, h->hw_counters);
 		}
-		printf("  guest     %.3f ms wall (%" PRIu64 " doorbells, %" PRIu64 " guest page faults"
-		       "), %.3f ms in guest, %.1f cycles/access\n", s->g_ns * 1e-6, s->g_doorbells,
-		       s->g_faults,
-		       (double)s->g_cycles / r->tsc_hz * 1e3, per((double)s->g_cycles, s->accesses));
+		printf("  guest     %.3f ms wall, %.3f ms in guest, %.1f cycles/access\n",
+		       s->g_ns * 1e-6, (double)s->g_cycles / r->tsc_hz * 1e3,
+		       per((double)s->g_cycles, s->accesses));
+		print_counts(&s->gn);
 		print_perf(s->g_perf, h->hw_counters);
 		if (r->have_stats) {
-			print_stats(&r->vcpus, s->vcpu_d, "KVM vCPU");
-			print_stats(&r->vms, s->vm_d, "KVM VM");
+			print_stats(&r->vcpus, s->vcpu_d, NULL, "KVM vCPU");
+			print_stats(&r->vms, s->vm_d, s->vm_now, "KVM VM");
 		}
+		print_trace(&r->tr, s->tr_d);
 	}
 	struct balloon *b = &r->bal;
 	if (b->done) {
@@ -321,12 +409,40 @@ static void print_text(struct runner *r, const struct kvmh_host *h, const char *
 	}
 }
 
-static cJSON *stats_json(const struct kvmh_stats *st, const uint64_t *d)
+static cJSON *stats_json(const struct kvmh_stats *st, const uint64_t *d, bool levels)
 {
 	cJSON *o = cJSON_CreateObject();
 	for (unsigned i = 0; i < st->n; i++)
-		if (kvmh_stats_is_cumulative(st, i))
+		if (!kvmh_stats_is_cumulative(st, i) == levels)
 			cJSON_AddNumberToObject(o, st->name[i], (double)d[i]);
+	return o;
+}
+
+static cJSON *counts_json(const struct kvmh_guest_counts *n)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "doorbells", (double)n->doorbells);
+	cJSON *ops = cJSON_AddObjectToObject(o, "doorbell_ops");
+	for (unsigned i = 1; i < KVMH_OP_COUNT; i++)
+		cJSON_AddNumberToObject(ops, op_names[i], (double)n->op[i]);
+	cJSON_AddNumberToObject(o, "guest_page_faults", (double)n->demand_faults);
+	cJSON_AddNumberToObject(o, "divide_errors", (double)n->exceptions);
+	cJSON_AddNumberToObject(o, "slot_reloads", (double)n->slot_reloads);
+	cJSON_AddNumberToObject(o, "slot_deletes", (double)n->slot_deletes);
+	cJSON_AddNumberToObject(o, "pt_slot_reloads", (double)n->pt_reloads);
+	cJSON_AddNumberToObject(o, "echo_writes", (double)n->echo_writes);
+	cJSON_AddNumberToObject(o, "invlpg_detours", (double)n->invlpgs);
+	cJSON_AddNumberToObject(o, "invlpg_detour_cycles", (double)n->invlpg_cycles);
+	cJSON_AddNumberToObject(o, "cr3_reloads", (double)n->cr3_reloads);
+	cJSON_AddNumberToObject(o, "cr3_switches", (double)n->cr3_switches);
+	return o;
+}
+
+static cJSON *trace_json(const struct kvmh_trace *t, const uint64_t *d)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (unsigned i = 0; i < t->n; i++)
+		cJSON_AddNumberToObject(o, t->name[i], (double)d[i]);
 	return o;
 }
 
@@ -353,9 +469,13 @@ static void print_json(struct runner *r, const struct kvmh_host *h, const char *
 	cJSON_AddBoolToObject(j, "ad_preset", o->g.ad);
 	cJSON_AddBoolToObject(j, "host_prefault", o->g.prefault);
 	cJSON_AddBoolToObject(j, "demand", o->g.demand);
+	cJSON_AddBoolToObject(j, "guest_ptw", o->g.guest_ptw);
 	cJSON_AddNumberToObject(j, "tsc_hz", r->tsc_hz);
-	cJSON_AddBoolToObject(j, "hw_counters", h->hw_counters);
+	cJSON_AddBoolToObject(j, "counters", o->counters);
+	cJSON_AddBoolToObject(j, "hw_counters", h->hw_counters && o->counters);
 	cJSON_AddStringToObject(j, "hw_counters_why", h->hw_why);
+	cJSON_AddBoolToObject(j, "tracepoints", r->tr.n > 0);
+	cJSON_AddStringToObject(j, "tracepoints_why", r->tr.why);
 	snprintf(hex, sizeof hex, "0x%016" PRIx64, ck_guest);
 	cJSON_AddStringToObject(j, "checksum_guest", hex);
 	if (!o->no_native) {
@@ -380,13 +500,17 @@ static void print_json(struct runner *r, const struct kvmh_host *h, const char *
 		cJSON_AddNumberToObject(g, "wall_ns", s->g_ns);
 		cJSON_AddNumberToObject(g, "cycles", (double)s->g_cycles);
 		cJSON_AddNumberToObject(g, "cycles_per_access", per((double)s->g_cycles, s->accesses));
-		cJSON_AddNumberToObject(g, "doorbells", (double)s->g_doorbells);
-		cJSON_AddNumberToObject(g, "guest_page_faults", (double)s->g_faults);
+		cJSON_AddNumberToObject(g, "doorbells", (double)s->gn.doorbells);
+		cJSON_AddNumberToObject(g, "guest_page_faults", (double)s->gn.demand_faults);
+		cJSON_AddItemToObject(g, "harness", counts_json(&s->gn));
 		cJSON_AddItemToObject(g, "perf", perf_json(s->g_perf));
 		if (r->have_stats) {
-			cJSON_AddItemToObject(g, "kvm_vcpu", stats_json(&r->vcpus, s->vcpu_d));
-			cJSON_AddItemToObject(g, "kvm_vm", stats_json(&r->vms, s->vm_d));
+			cJSON_AddItemToObject(g, "kvm_vcpu", stats_json(&r->vcpus, s->vcpu_d, false));
+			cJSON_AddItemToObject(g, "kvm_vm", stats_json(&r->vms, s->vm_d, false));
+			cJSON_AddItemToObject(g, "kvm_vm_levels", stats_json(&r->vms, s->vm_now, true));
 		}
+		if (r->tr.n)
+			cJSON_AddItemToObject(g, "tracepoints", trace_json(&r->tr, s->tr_d));
 		cJSON_AddItemToArray(ph, p);
 	}
 	struct balloon *b = &r->bal;
@@ -449,7 +573,14 @@ int kvmh_run_main(const struct kvmh_run_opts *o)
 		fprintf(stderr, "vmsim-kvm: counting the workload's accesses failed\n");
 		return 1;
 	}
-	kvmh_perf_open(&r.perf);
+	if (o->counters) {
+		kvmh_perf_open(&r.perf);
+		kvmh_trace_open(&r.tr);
+	} else {
+		for (unsigned i = 0; i < KVMH_PERF_N; i++)
+			r.perf.fd[i] = -1;
+		snprintf(r.tr.why, sizeof r.tr.why, "--counters off");
+	}
 
 	if (!o->no_native) {
 		kvmh_perf_read(&r.perf, r.perf0);
@@ -500,6 +631,7 @@ out:
 		kvmh_stats_close(&r.vcpus);
 	}
 	kvmh_perf_close(&r.perf);
+	kvmh_trace_close(&r.tr);
 	kvmh_guest_fini(&g);
 	kvmh_ept_restore();
 	return rc < 0 ? 1 : 0;

@@ -15,6 +15,7 @@ struct kvmh_run_opts {
 	int ept;                   /* -1 leave, 0 off, 1 on */
 	bool json;
 	bool no_native;
+	bool counters;             /* perf events and tracepoints (default on) */
 	unsigned timeout_s;
 };
 

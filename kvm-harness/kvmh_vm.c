@@ -135,7 +135,8 @@ void kvmh_vm_close(struct kvmh_vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	for (unsigned i = 0; i < vm->nslots; i++)
-		munmap(vm->slots[i].map, vm->slots[i].map_len);
+		if (vm->slots[i].used)
+			munmap(vm->slots[i].map, vm->slots[i].map_len);
 	memset(vm, 0, sizeof *vm);
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 }
@@ -163,16 +164,19 @@ static int set_region(struct kvmh_vm *vm, struct kvmh_slot *s, bool live, struct
 int kvmh_vm_add_slot(struct kvmh_vm *vm, const char *name, gpa_t gpa, uint64_t size,
 		     uint64_t align, int thp, struct kvmh_slot **out, struct vmerr *err)
 {
-	if (vm->nslots == KVMH_MAX_SLOTS)
-		return vmerr_set(err, -ENOSPC, "memory slot '%s': all %d slots in use", name,
-				 KVMH_MAX_SLOTS);
+	unsigned id = 0;
+	while (id < vm->nslots && vm->slots[id].used)
+		id++;
+	if (id == KVMH_MAX_SLOTS)
+		return vmerr_set(err, -ENOSPC, "memory slot '%s': all %d slots in use (does the "
+				 "workload map more regions at once than that?)", name, KVMH_MAX_SLOTS);
 	if (align < 4096)
 		align = 4096;
 	size = (size + 4095) & ~4095ull;
-	struct kvmh_slot *s = &vm->slots[vm->nslots];
+	struct kvmh_slot *s = &vm->slots[id];
 	memset(s, 0, sizeof *s);
 	s->name = name;
-	s->id = vm->nslots;
+	s->id = id;
 	s->gpa = gpa;
 	s->size = size;
 	s->map_len = size + align - 4096;
@@ -188,9 +192,21 @@ int kvmh_vm_add_slot(struct kvmh_vm *vm, const char *name, gpa_t gpa, uint64_t s
 		munmap(s->map, s->map_len);
 		return rc;
 	}
-	vm->nslots++;
+	s->used = true;
+	if (id == vm->nslots)
+		vm->nslots++;
 	if (out)
 		*out = s;
+	return 0;
+}
+
+int kvmh_vm_del_slot(struct kvmh_vm *vm, struct kvmh_slot *s, struct vmerr *err)
+{
+	int rc = s->live ? set_region(vm, s, false, err) : 0;
+	if (rc < 0)
+		return rc;
+	munmap(s->map, s->map_len);
+	memset(s, 0, sizeof *s);
 	return 0;
 }
 
@@ -204,7 +220,7 @@ void *kvmh_vm_hva(struct kvmh_vm *vm, gpa_t gpa, uint64_t len)
 {
 	for (unsigned i = 0; i < vm->nslots; i++) {
 		struct kvmh_slot *s = &vm->slots[i];
-		if (gpa >= s->gpa && gpa - s->gpa + len <= s->size)
+		if (s->used && gpa >= s->gpa && gpa - s->gpa + len <= s->size)
 			return (char *)s->hva + (gpa - s->gpa);
 	}
 	return NULL;
@@ -289,6 +305,46 @@ int kvmh_vm_set_cr3(struct kvmh_vm *vm, gpa_t root, struct vmerr *err)
 	sr.cr3 = root;
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sr) < 0)
 		return sys_err(err, errno, "KVM_SET_SREGS (CR3)", NULL);
+	return 0;
+}
+
+int kvmh_vm_reload_cr3(struct kvmh_vm *vm, gpa_t other, struct vmerr *err)
+{
+	struct kvm_sregs sr;
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sr) < 0)
+		return sys_err(err, errno, "KVM_GET_SREGS", NULL);
+	gpa_t root = sr.cr3;
+	sr.cr3 = other;
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sr) < 0)
+		return sys_err(err, errno, "KVM_SET_SREGS (CR3 reload, away)", NULL);
+	sr.cr3 = root;
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sr) < 0)
+		return sys_err(err, errno, "KVM_SET_SREGS (CR3 reload, back)", NULL);
+	return 0;
+}
+
+int kvmh_vm_enter_cpl0(struct kvmh_vm *vm, uint64_t rip, uint64_t rax, struct kvmh_vm_saved *s,
+		       struct vmerr *err)
+{
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &s->regs) < 0 ||
+	    ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s->sregs) < 0)
+		return sys_err(err, errno, "KVM_GET_REGS/SREGS before a CPL0 detour", NULL);
+	struct kvm_sregs sr = s->sregs;
+	seg(&sr.cs, SEL_KCODE, 0xb, true, 0);
+	seg(&sr.ss, SEL_KDATA, 0x3, false, 0);
+	struct kvm_regs r = s->regs;
+	r.rip = rip;
+	r.rax = rax;
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sr) < 0 || ioctl(vm->vcpu_fd, KVM_SET_REGS, &r) < 0)
+		return sys_err(err, errno, "KVM_SET_REGS/SREGS for a CPL0 detour", NULL);
+	return 0;
+}
+
+int kvmh_vm_restore(struct kvmh_vm *vm, const struct kvmh_vm_saved *s, struct vmerr *err)
+{
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s->sregs) < 0 ||
+	    ioctl(vm->vcpu_fd, KVM_SET_REGS, &s->regs) < 0)
+		return sys_err(err, errno, "KVM_SET_REGS/SREGS after a CPL0 detour", NULL);
 	return 0;
 }
 

@@ -18,12 +18,15 @@
 
 typedef uint64_t hva_t;
 
-#define KVMH_MAX_SLOTS 128
+/* Slots live at once (ids are reused after kvmh_vm_del_slot).  KVM allows
+ * KVM_CAP_NR_MEMSLOTS, 32764 on current x86 kernels, 509 on old ones. */
+#define KVMH_MAX_SLOTS 1024
 
 struct kvmh_slot {
 	const char *name; /* "pt", "payload", "data", ... */
 	uint32_t id;
 	bool live;        /* registered with KVM */
+	bool used;        /* the entry holds a slot (false after kvmh_vm_del_slot) */
 	gpa_t gpa;
 	uint64_t size;
 	void *hva;        /* aligned start inside [map, map + map_len) */
@@ -36,7 +39,7 @@ struct kvmh_vm {
 	struct kvm_run *run;
 	size_t run_size;
 	struct kvmh_slot slots[KVMH_MAX_SLOTS];
-	unsigned nslots;
+	unsigned nslots; /* entries in use or freed: ids below this */
 };
 
 /* Open /dev/kvm, check the API, create the VM and its one vCPU. */
@@ -53,6 +56,10 @@ int kvmh_vm_add_slot(struct kvmh_vm *vm, const char *name, gpa_t gpa, uint64_t s
  * to guest page tables from outside (unmap, protect) reach the shadow MMU. */
 int kvmh_vm_reload_slot(struct kvmh_vm *vm, struct kvmh_slot *s, struct vmerr *err);
 
+/* Remove the slot from KVM (which drops every shadow entry into it) and
+ * free its memory; its id is reused by a later kvmh_vm_add_slot. */
+int kvmh_vm_del_slot(struct kvmh_vm *vm, struct kvmh_slot *s, struct vmerr *err);
+
 /* Host address of [gpa, gpa + len) if one slot holds it all, else NULL. */
 void *kvmh_vm_hva(struct kvmh_vm *vm, gpa_t gpa, uint64_t len);
 
@@ -61,6 +68,21 @@ void *kvmh_vm_hva(struct kvmh_vm *vm, gpa_t gpa, uint64_t len);
 int kvmh_vm_set_long_mode_user(struct kvmh_vm *vm, gpa_t gdt_gpa, gpa_t tss_gpa, gpa_t root,
 			       uint64_t rip, uint64_t rsp, struct vmerr *err);
 int kvmh_vm_set_cr3(struct kvmh_vm *vm, gpa_t root, struct vmerr *err);
+
+/* Make KVM reload the current CR3 as a guest MOV to CR3 would (its MMU is
+ * reset and, on the next entry, every out-of-sync shadow table is synced):
+ * two KVM_SET_SREGS, through another CR3 value and back. */
+int kvmh_vm_reload_cr3(struct kvmh_vm *vm, gpa_t other, struct vmerr *err);
+
+/* A CPL0 detour: save the registers, continue at rip at CPL0 with rax set;
+ * kvmh_vm_restore puts the saved state back afterwards. */
+struct kvmh_vm_saved {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+};
+int kvmh_vm_enter_cpl0(struct kvmh_vm *vm, uint64_t rip, uint64_t rax, struct kvmh_vm_saved *s,
+		       struct vmerr *err);
+int kvmh_vm_restore(struct kvmh_vm *vm, const struct kvmh_vm_saved *s, struct vmerr *err);
 
 /* KVM_RUN once: 0 (see vm->run->exit_reason) or -errno (-EINTR on a signal). */
 int kvmh_vm_run(struct kvmh_vm *vm);

@@ -11,14 +11,21 @@
 #include "kvmh_guest.h"
 #include "kvmh_host.h"
 #include "kvmh_run.h"
+#include "kvmh_trace.h"
 
 static int cmd_info(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
 	struct kvmh_host h;
+	struct kvmh_trace t;
 	kvmh_host_probe(&h);
 	kvmh_host_print(&h, stdout);
+	if (kvmh_trace_open(&t) == 0)
+		printf("tracepoints:      %u kvm/kvmmmu tracepoints count (%s)\n", t.n, t.why);
+	else
+		printf("tracepoints:      not available: %s\n", t.why);
+	kvmh_trace_close(&t);
 	return h.api < 0 ? 1 : 0;
 }
 
@@ -37,10 +44,11 @@ static int on_off(const char *opt, const char *v)
 static int cmd_run(int argc, char **argv)
 {
 	struct kvmh_run_opts o = {
-		.g = {.page = PS_4K, .thp = -1, .ad = false},
+		.g = {.page = PS_4K, .thp = -1, .ad = false, .guest_ptw = true},
 		.balloon_phase = -1,
 		.ept = -1,
 		.timeout_s = 60,
+		.counters = true,
 	};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -82,6 +90,14 @@ static int cmd_run(int argc, char **argv)
 			if ((b = on_off(a, v)) < 0)
 				return 2;
 			o.g.demand = b;
+		} else if (strcmp(a, "--guest-ptw") == 0) {
+			if ((b = on_off(a, v)) < 0)
+				return 2;
+			o.g.guest_ptw = b;
+		} else if (strcmp(a, "--counters") == 0) {
+			if ((b = on_off(a, v)) < 0)
+				return 2;
+			o.counters = b;
 		} else if (strcmp(a, "--ept") == 0) {
 			if ((b = on_off(a, v)) < 0)
 				return 2;
@@ -115,7 +131,9 @@ static int cmd_run(int argc, char **argv)
 
 static int guest_up(struct kvmh_guest *g, struct vmerr *err)
 {
-	struct kvmh_guest_opts o = {.page = PS_4K, .thp = -1};
+	struct kvmh_guest_opts o = {.page = PS_4K, .thp = -1, .guest_ptw = true};
+	if (getenv("VMSIM_KVM_GUEST_PTW") && strcmp(getenv("VMSIM_KVM_GUEST_PTW"), "off") == 0)
+		o.guest_ptw = false;
 	int rc = kvmh_guest_init(g, &o, err);
 	if (rc < 0)
 		fprintf(stderr, "vmsim-kvm: %s\n", err->msg);
@@ -195,7 +213,8 @@ static void usage(FILE *f)
 		   "       vmsim-kvm run -w WORKLOAD[:k=v,...] [--guest-page 4k|2m] [--host-thp on|off]\n"
 		   "                     [--balloon MIB[@PHASE]] [--ept on|off] [--json]\n"
 		   "                     [--ad on|off] [--prefault on|off] [--demand on|off]\n"
-		   "                     [--timeout SEC] [--no-native]\n"
+		   "                     [--timeout SEC] [--no-native] [--counters on|off]\n"
+		   "                     [--guest-ptw on|off]\n"
 		   "       vmsim-kvm calibrate [-o FILE.ini]  VM exit, shadow fault, PT-write costs\n"
 		   "       vmsim-kvm ping [N]        doorbell (MMIO exit) round trip, N times\n"
 		   "       vmsim-kvm crash [VA]      make the guest fault at VA: shows the report\n"

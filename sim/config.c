@@ -55,6 +55,7 @@ static const char *const balloon_names[] = {"static", "auto", NULL};
 static const struct key keys[] = {
 	STR("machine", "name", name, "skylake-client", "profile name, shown in reports"),
 	U32("machine", "freq_mhz", freq_mhz, 100, 10000, "4000", "core clock, MHz (for ns-to-cycle conversions)"),
+	U32("machine", "vcpus", vcpus, 1, 64, "1", "vCPUs (raised to a workload's threads= if fewer)"),
 
 	U32("guest", "levels", guest_levels, 4, 5, "4", "guest page-table levels: 4 or 5 (LA57)"),
 	ENUM("guest", "page", guest_page, page_names, "4k", "largest guest leaf where aligned: 4k, 2m, 1g"),
@@ -160,6 +161,13 @@ static const struct key keys[] = {
 	CACHE("hpwc", "pml4e", hpwc[3], "4", "4", "host PML4E cache"),
 	CACHE("hpwc", "pml5e", hpwc[4], "2", "2", "host PML5E cache"),
 
+	CYC("smp", "ipi", smp_ipi, "4000", "shootdown initiator: send the IPIs and wait for the acks"),
+	CYC("smp", "shootdown", smp_shootdown, "2000", "shootdown receiver: interrupt, invalidate, acknowledge"),
+	BOOL("smp", "posted", smp_posted, "off", "posted interrupts / IPI virtualization: IPIs cause no VM exits"),
+	CYC("smp", "ipi_exit", smp_ipi_exit, "516", "VMM handler of an IPI-send (ICR write) exit"),
+	CYC("smp", "inject_exit", smp_inject_exit, "516", "VMM handler that injects an interrupt into a receiver"),
+	BOOL("smp", "lock", smp_lock, "on", "shadow-MMU updates serialise on one per-VM lock"),
+	CYC("smp", "lock_cycles", smp_lock_cycles, "40", "acquire and release the MMU lock, uncontended"),
 	CYC("pv", "hypercall", pv_hypercall, "1228", "one hypercall round trip"),
 	U32("pv", "batch", pv_batch, 1, 4096, "32", "PTE updates per batched mmu_update hypercall"),
 	CYC("pv", "update", pv_update, "100", "validating one PTE update"),
@@ -276,8 +284,9 @@ void cfg_defaults(struct cfg *c)
 	strcpy(c->source, "built-in defaults");
 }
 
-/* Checks that involve more than one key. */
-static int cfg_check(const struct cfg *c, char *msg, size_t mlen)
+/* Checks that involve more than one key.  On failure, bad names the key or
+ * the cache ("tlb.l2": its .entries and .ways) whose setting to blame. */
+static int cfg_check(const struct cfg *c, char *msg, size_t mlen, char *bad, size_t blen)
 {
 	const struct { const char *name; struct cfg_cache cc; } caches[] = {
 		{"tlb.l1d", c->l1d}, {"tlb.l1d_2m", c->l1d_2m}, {"tlb.l1d_1g", c->l1d_1g},
@@ -290,6 +299,7 @@ static int cfg_check(const struct cfg *c, char *msg, size_t mlen)
 	for (size_t i = 0; i < VM_ARRAY_SIZE(caches); i++) {
 		const struct cfg_cache *cc = &caches[i].cc;
 		if (cc->entries && (cc->ways > cc->entries || cc->entries % cc->ways)) {
+			snprintf(bad, blen, "%s", caches[i].name);
 			snprintf(msg, mlen,
 				 "%s: %u entries cannot be split into sets of %u ways (entries must be a "
 				 "multiple of ways)",
@@ -298,16 +308,19 @@ static int cfg_check(const struct cfg *c, char *msg, size_t mlen)
 		}
 	}
 	if (c->l1d.entries == 0 || c->l2.entries == 0) {
+		snprintf(bad, blen, "%s", c->l1d.entries == 0 ? "tlb.l1d.entries" : "tlb.l2.entries");
 		snprintf(msg, mlen, "tlb.l1d.entries and tlb.l2.entries must be at least 1");
 		return -1;
 	}
 	if (c->host_format == PT_X86) {
+		snprintf(bad, blen, "host.format");
 		snprintf(msg, mlen, "host.format: x86 is the guest format; use ept or npt");
 		return -1;
 	}
 	for (int i = 0; i < 3; i++) {
 		uint64_t lines = (uint64_t)c->dl[i].kib * 1024 / 64;
 		if (lines % c->dl[i].ways) {
+			snprintf(bad, blen, "memory.l%d", i + 1);
 			snprintf(msg, mlen, "memory.l%d: %u KiB is not a whole number of %u-way sets of 64-byte lines",
 				 i + 1, c->dl[i].kib, c->dl[i].ways);
 			return -1;
@@ -316,11 +329,30 @@ static int cfg_check(const struct cfg *c, char *msg, size_t mlen)
 	return 0;
 }
 
+/* Where each key got its value ("FILE:LINE" or "-s TEXT"), so that an
+ * error involving several keys can name the setting to change. */
+struct origins {
+	char where[VM_ARRAY_SIZE(keys)][160];
+};
+
 struct parse_ctx {
 	struct cfg *c;
 	char msg[384];
 	bool failed;
+	const char *path;
+	FILE *f;
+	int line; /* counted by the reader: inih does not tell the handler */
+	struct origins *o;
 };
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_ctx *pc = stream;
+	char *r = fgets(str, num, pc->f);
+	if (r)
+		pc->line++;
+	return r;
+}
 
 static int cfg_ini_line(void *user, const char *section, const char *name, const char *value)
 {
@@ -330,7 +362,10 @@ static int cfg_ini_line(void *user, const char *section, const char *name, const
 		return 1; /* inih already has the first error's line; keep its message */
 	const struct key *k = find_key(section, name, &section_known);
 	if (!k) {
-		if (!section_known)
+		if (!section[0])
+			snprintf(pc->msg, sizeof pc->msg,
+				 "key '%s' is outside any [section] (see 'vmsim config')", name);
+		else if (!section_known)
 			snprintf(pc->msg, sizeof pc->msg, "unknown section [%s] (see 'vmsim config')", section);
 		else
 			snprintf(pc->msg, sizeof pc->msg, "unknown key '%s' in [%s] (see 'vmsim config')",
@@ -342,11 +377,12 @@ static int cfg_ini_line(void *user, const char *section, const char *name, const
 		pc->failed = true;
 		return 0;
 	}
+	snprintf(pc->o->where[k - keys], sizeof pc->o->where[0], "%s:%d", pc->path, pc->line);
 	return 1;
 }
 
-int cfg_set(struct cfg *c, const char *dotted, const char *value, const char *origin,
-	    struct vmerr *err)
+static int set_dotted(struct cfg *c, const char *dotted, const char *value, const char *origin,
+		      struct origins *o, struct vmerr *err)
 {
 	char section[64], msg[384];
 	const char *dot = strchr(dotted, '.');
@@ -361,40 +397,83 @@ int cfg_set(struct cfg *c, const char *dotted, const char *value, const char *or
 				 dotted);
 	if (set_key(c, k, value, msg, sizeof msg) < 0)
 		return vmerr_set(err, VM_EINPUT, "%s: %s", origin, msg);
+	if (o)
+		snprintf(o->where[k - keys], sizeof o->where[0], "%s", origin);
 	return 0;
+}
+
+int cfg_set(struct cfg *c, const char *dotted, const char *value, const char *origin,
+	    struct vmerr *err)
+{
+	return set_dotted(c, dotted, value, origin, NULL, err);
+}
+
+/* The origin of whichever of two keys was set last by the user, or "". */
+static const char *origin_of(const struct origins *o, const char *dotted_a, const char *dotted_b)
+{
+	const char *best = "";
+	for (size_t i = 0; i < VM_ARRAY_SIZE(keys); i++) {
+		char name[96];
+		snprintf(name, sizeof name, "%s.%s", keys[i].section, keys[i].name);
+		if ((!strcmp(name, dotted_a) || (dotted_b && !strcmp(name, dotted_b))) &&
+		    o->where[i][0] && strcmp(o->where[i], best) > 0)
+			best = o->where[i];
+	}
+	return best;
 }
 
 int cfg_load(struct cfg *c, const char *path, char *const *ov, int nov, struct vmerr *err)
 {
-	char msg[384];
+	char msg[384], bad[96] = "";
+	struct origins *o = calloc(1, sizeof *o);
+	int rc = 0;
+	if (!o)
+		return vmerr_set(err, VM_ENOMEM, "out of memory");
 	cfg_defaults(c);
 	if (path) {
-		struct parse_ctx pc = {.c = c};
-		int line = ini_parse(path, cfg_ini_line, &pc);
-		if (line < 0)
-			return vmerr_set(err, VM_EINPUT, "%s: cannot read config: %s", path,
-					 line == -1 ? strerror(errno) : "out of memory");
-		if (line > 0)
-			return vmerr_set(err, VM_EINPUT, "%s:%d: %s", path, line,
-					 pc.failed ? pc.msg : "syntax error (expected key = value or [section])");
+		struct parse_ctx pc = {.c = c, .path = path, .o = o};
+		pc.f = fopen(path, "r");
+		if (!pc.f) {
+			rc = vmerr_set(err, VM_EINPUT, "%s: cannot read config: %s", path, strerror(errno));
+			goto out;
+		}
+		int line = ini_parse_stream(read_line, &pc, cfg_ini_line, &pc);
+		fclose(pc.f);
+		if (line != 0) {
+			rc = vmerr_set(err, VM_EINPUT, "%s:%d: %s", path, line,
+				       pc.failed ? pc.msg
+						 : "syntax error (expected key = value or [section])");
+			goto out;
+		}
 		snprintf(c->source, sizeof c->source, "%s", path);
 	}
 	for (int i = 0; i < nov; i++) {
 		char key[128];
 		const char *eq = strchr(ov[i], '=');
-		if (!eq || (size_t)(eq - ov[i]) >= sizeof key)
-			return vmerr_set(err, VM_EINPUT, "-s %s: expected section.key=value", ov[i]);
+		if (!eq || (size_t)(eq - ov[i]) >= sizeof key) {
+			rc = vmerr_set(err, VM_EINPUT, "-s %s: expected section.key=value", ov[i]);
+			goto out;
+		}
 		memcpy(key, ov[i], (size_t)(eq - ov[i]));
 		key[eq - ov[i]] = 0;
 		char origin[160];
 		snprintf(origin, sizeof origin, "-s %s", ov[i]);
-		int rc = cfg_set(c, key, eq + 1, origin, err);
+		rc = set_dotted(c, key, eq + 1, origin, o, err);
 		if (rc < 0)
-			return rc;
+			goto out;
 	}
-	if (cfg_check(c, msg, sizeof msg) < 0)
-		return vmerr_set(err, VM_EINPUT, "%s: %s", path ? path : "config", msg);
-	return 0;
+	if (cfg_check(c, msg, sizeof msg, bad, sizeof bad) < 0) {
+		char a[128], b[128];
+		snprintf(a, sizeof a, "%s.%s", bad, strncmp(bad, "memory.", 7) ? "entries" : "kib");
+		snprintf(b, sizeof b, "%s.ways", bad);
+		const char *where = origin_of(o, bad[0] ? a : "", bad[0] ? b : NULL);
+		if (!where[0])
+			where = origin_of(o, bad, NULL);
+		rc = vmerr_set(err, VM_EINPUT, "%s: %s", where[0] ? where : (path ? path : "config"), msg);
+	}
+out:
+	free(o);
+	return rc;
 }
 
 static void format_value(const struct cfg *c, const struct key *k, char *buf, size_t len)

@@ -34,6 +34,7 @@ struct cfg {
 	/* [machine] */
 	char name[64];
 	uint32_t freq_mhz;
+	uint32_t vcpus;
 
 	/* [guest] [host] */
 	uint32_t guest_levels, host_levels;
@@ -99,6 +100,15 @@ struct cfg {
 	bool ntlb_enabled;
 	struct cfg_cache hpwc[5]; /* host-dimension paging-structure caches */
 	bool hpwc_enabled;
+
+	/* [smp] several vCPUs: TLB shootdowns and the shadow MMU lock */
+	uint32_t smp_ipi;         /* initiator of a shootdown: send IPIs, wait for the acks */
+	uint32_t smp_shootdown;   /* each receiver: interrupt, invalidate, acknowledge */
+	bool smp_posted;          /* posted interrupts / IPI virtualization: IPIs cause no exits */
+	uint32_t smp_ipi_exit;    /* VMM handler of the sender's ICR-write exit */
+	uint32_t smp_inject_exit; /* VMM work to inject the interrupt into a receiver */
+	bool smp_lock;            /* shadow-MMU updates serialise on one per-VM lock */
+	uint32_t smp_lock_cycles; /* acquiring and releasing it, uncontended */
 
 	/* [pv] paravirtual MMU: page-table updates are hypercalls */
 	uint32_t pv_hypercall; /* one hypercall round trip */

@@ -13,10 +13,13 @@
  *    anonymous memory.  A process that has never mapped anything (a trace
  *    from an importer) treats all of the user half as one anonymous rwx
  *    region.
- *  - fork copies the parent's leaves into fresh child tables, making
- *    writable ones read-only and copy-on-write in both (Linux
- *    copy_page_range), then flushes the parent's TLB entries (dup_mmap ->
- *    flush_tlb_mm).  Shared frames are reference-counted.
+ *  - fork copies the parent's leaves into fresh child tables, making every
+ *    one read-only and copy-on-write in both (Linux copy_page_range does so
+ *    for writable private mappings; read-only ones are marked too so that a
+ *    later mprotect cannot expose a shared frame), then flushes the
+ *    parent's TLB entries (dup_mmap -> flush_tlb_mm).  Shared frames are
+ *    reference-counted; a shared huge page that must be split is copied
+ *    first.
  *  - unmap and protect split a huge page they cover only in part (as THP
  *    split does), rewrite the leaves, and invalidate: one INVLPG per page up
  *    to 33 pages, else a full flush (Linux tlb_single_page_flush_ceiling,
@@ -335,6 +338,25 @@ static int vma_insert(struct gos_proc *p, gva_t s, gva_t e, unsigned prot)
 	return 0;
 }
 
+/* Regions inside [s, e) take prot; holes stay holes. */
+static int vma_protect(struct gos_proc *p, gva_t s, gva_t e, unsigned prot)
+{
+	size_t n = p->nvma;
+	struct gos_vma *old = malloc((n ? n : 1) * sizeof *old);
+	if (!old)
+		return VM_ENOMEM;
+	memcpy(old, p->vma, n * sizeof *old);
+	int rc = vma_cut(p, s, e);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		gva_t a = old[i].start > s ? old[i].start : s;
+		gva_t b = old[i].end < e ? old[i].end : e;
+		if (a < b)
+			rc = vma_insert(p, a, b, prot);
+	}
+	free(old);
+	return rc;
+}
+
 static unsigned prot_perms(unsigned prot)
 {
 	unsigned perms = PTE_PERM_U;
@@ -362,17 +384,24 @@ static int split_leaf(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t p
 	uint64_t base = leaf_frame(f, pte, level);
 	uint64_t sz = ps_bytes((enum page_size)(level - 1));
 	unsigned perms = pt_perms(f, pte);
-	unsigned refs = frame_refs(g, base);
-	for (unsigned i = 0; i < PT_ENTRIES; i++) {
-		uint64_t e = pt_make_leaf(f, base + i * sz, level - 1, perms) | (pte & GOS_PTE_COW);
-		k_write(g, t + i * PT_ENTRY_SIZE, e);
-		if (refs > 1 && u64map_put(&g->shared, base + i * sz, refs) < 0)
-			return VM_ENOMEM;
+	uint64_t cow = pte & GOS_PTE_COW;
+	if (frame_refs(g, base) > 1) {
+		/* A shared huge page is copied before it is split (a COW break),
+		 * so that reference counts stay per frame of one size. */
+		uint64_t copy;
+		rc = physmem_alloc(g->pm, (enum page_size)level, &copy);
+		if (rc < 0)
+			return rc;
+		frame_put(g, base, (enum page_size)level);
+		base = copy;
+		cow = 0;
+		g->st->faults_cow++;
 	}
-	if (refs > 1)
-		u64map_del(&g->shared, base);
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		k_write(g, t + i * PT_ENTRY_SIZE, pt_make_leaf(f, base + i * sz, level - 1, perms) | cow);
 	k_write(g, ea, pt_make_table(f, t));
 	physmem_split(g->pm, (enum page_size)level);
+	g->st->invlpgs++;
 	if (g->h.invlpg)
 		g->h.invlpg(g->h.arg, p, va);
 	return 0;
@@ -384,9 +413,10 @@ static int range_walk(struct gos *g, struct gos_proc *p, uint64_t table, unsigne
 	const struct pt_format *f = g->f;
 	uint64_t sz = 1ull << pt_level_shift(level);
 	gva_t end_of_table = base + PT_ENTRIES * sz;
+	const uint64_t *t = physmem_table(g->pm, table);
 	for (gva_t va = (s > base ? s : base) & ~(sz - 1); va < e && va < end_of_table; va += sz) {
 		uint64_t ea = table + pt_index(f, va, level) * PT_ENTRY_SIZE;
-		uint64_t pte = physmem_read(g->pm, ea);
+		uint64_t pte = t[pt_index(f, va, level)];
 		if (!pt_is_present(f, pte)) {
 			if (level == 0 && gos_pte_is_swap(pte)) {
 				int rc = fn(g, p, ea, pte, level, va, arg);
@@ -405,7 +435,7 @@ static int range_walk(struct gos *g, struct gos_proc *p, uint64_t table, unsigne
 			int rc = split_leaf(g, p, ea, pte, level, va);
 			if (rc < 0)
 				return rc;
-			pte = physmem_read(g->pm, ea);
+			pte = t[pt_index(f, va, level)];
 		}
 		int rc = range_walk(g, p, pt_next_table(f, pte), level - 1, va, s > va ? s : va,
 				    e < va + sz ? e : va + sz, fn, arg);
@@ -429,10 +459,11 @@ struct inval {
 static void inval_leaf(struct gos *g, struct gos_proc *p, struct inval *iv, gva_t va)
 {
 	iv->changed++;
-	if (!iv->flush && g->h.invlpg) {
-		g->st->invlpgs++;
+	if (iv->flush)
+		return;
+	g->st->invlpgs++;
+	if (g->h.invlpg)
 		g->h.invlpg(g->h.arg, p, va);
-	}
 }
 
 static void inval_done(struct gos *g, struct gos_proc *p, struct inval *iv)
@@ -870,24 +901,15 @@ int gos_protect(struct gos *g, struct gos_proc *p, gva_t va, uint64_t len, unsig
 		return rc;
 	g->st->protects++;
 	g->st->cycles_os += g->cfg->map_cycles;
-	if (!p->implicit) {
-		/* Regions inside [s, e) take the new protection; holes stay holes. */
-		size_t n = p->nvma;
-		struct gos_vma *old = malloc((n ? n : 1) * sizeof *old);
-		if (!old)
+	if (p->implicit) {
+		/* The implicit rwx address space becomes explicit so that the new
+		 * protection lasts. */
+		p->implicit = false;
+		if (vma_insert(p, 0, g->user_top, VM_PROT_R | VM_PROT_W | VM_PROT_X) < 0)
 			return vmerr_set(err, VM_ENOMEM, "out of memory");
-		memcpy(old, p->vma, n * sizeof *old);
-		rc = vma_cut(p, s, e);
-		for (size_t i = 0; rc == 0 && i < n; i++) {
-			gva_t a = old[i].start > s ? old[i].start : s;
-			gva_t b = old[i].end < e ? old[i].end : e;
-			if (a < b)
-				rc = vma_insert(p, a, b, prot);
-		}
-		free(old);
-		if (rc < 0)
-			return vmerr_set(err, rc, "out of memory");
 	}
+	if (vma_protect(p, s, e, prot) < 0)
+		return vmerr_set(err, VM_ENOMEM, "out of memory");
 	struct protect_arg pa = {.iv = {.flush = ((e - s) >> 12) > TLB_FLUSH_CEILING}, .prot = prot};
 	rc = walk_user(g, p, s, e, protect_leaf, &pa);
 	inval_done(g, p, &pa.iv);
@@ -910,14 +932,14 @@ static int fork_leaf(struct gos *g, struct gos_proc *p, uint64_t ea, uint64_t pt
 		int rc = slot_share(g, (pte & GOS_SWAP_SLOT_MASK) >> 12);
 		return rc < 0 ? rc : pt_map_entry(g->f, &g->ops, fa->child->cr3, va, 0, pte);
 	}
-	if (pte & (g->f->write | GOS_PTE_COW)) {
-		uint64_t ro = (pte & ~g->f->write) | GOS_PTE_COW;
-		if (ro != pte) {
-			k_write(g, ea, ro);
-			fa->wrprotected = true;
-		}
-		pte = ro;
+	/* Every private page is shared copy-on-write, read-only ones too, so a
+	 * later mprotect cannot make a shared frame writable. */
+	uint64_t ro = (pte & ~g->f->write) | GOS_PTE_COW;
+	if (ro != pte) {
+		k_write(g, ea, ro);
+		fa->wrprotected = true;
 	}
+	pte = ro;
 	int rc = frame_share(g, leaf_frame(g->f, pte, level));
 	if (rc == 0)
 		rc = pt_map_entry(g->f, &g->ops, fa->child->cr3, va, level, pte);
@@ -953,9 +975,10 @@ int gos_fork(struct gos *g, struct gos_proc *parent, uint32_t child_pid, struct 
 static void free_tree(struct gos *g, uint64_t table, unsigned level)
 {
 	const struct pt_format *f = g->f;
+	const uint64_t *t = physmem_table(g->pm, table); /* one look-up per table, not per entry */
 	for (unsigned i = 0; i < PT_ENTRIES; i++) {
 		uint64_t ea = table + i * PT_ENTRY_SIZE;
-		uint64_t pte = physmem_read(g->pm, ea);
+		uint64_t pte = t[i];
 		if (!pt_is_present(f, pte)) {
 			if (level == 0 && gos_pte_is_swap(pte)) {
 				slot_put(g, (pte & GOS_SWAP_SLOT_MASK) >> 12);

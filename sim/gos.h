@@ -52,6 +52,7 @@ struct gos_proc {
 	uint16_t pcid;
 	gpa_t cr3;
 	bool implicit; /* never mapped anything: every user address is anonymous rwx */
+	uint64_t cpumask; /* vCPUs that may hold its TLB entries (kept by the sim, like mm_cpumask) */
 	struct gos_vma *vma;
 	size_t nvma, cap;
 };

@@ -6,6 +6,10 @@
  *  - One host CPU runs the VMs round-robin, vmswitch.quantum events each,
  *    in the order they were added; a VM whose stream ends drops out.  A
  *    switch costs the incoming VM vmswitch.cycles (counted vm_switches).
+ *    A VM's cycles are the host CPU time it took: every vCPU of every VM
+ *    runs on the one host CPU, so the host's run time is the sum over the
+ *    VMs (not a VM's makespan_cycles, which assumes its vCPUs run at once).
+ *    What the host charges a VM between its events goes on vCPU 0's clock.
  *    Each VM's vCPU n gets VPID 1 + VM * SIM_MAX_VCPUS + n.  With tlb.vpid
  *    on, a VM's TLB entries survive other VMs' turns; with it off, every VM
  *    entry flushes, so the incoming VM starts with empty TLBs and PWCs.
@@ -101,6 +105,7 @@ struct hvm {
 	uint64_t ws; /* max(ws_slow, ws_fast), pages */
 	uint64_t cap; /* scratch for auto_targets */
 	bool capped;
+	uint64_t t0;  /* sim_charged() before a host action (see settle) */
 };
 
 struct host {
@@ -273,6 +278,25 @@ int host_src_events(struct host_src *src, const struct vm_event *ev, size_t n)
 }
 
 /* ---- host memory: taking pages from VMs ---- */
+
+/*
+ * Host actions between events (a balloon moving, a swap-out by hand) charge
+ * the VMs they touch outside sim_consume, which is what credits each vCPU's
+ * clock: snap before, settle after, and vCPU 0 is charged.
+ */
+static void snap(struct host *h)
+{
+	for (unsigned i = 0; i < h->nvm; i++)
+		h->vm[i]->t0 = sim_charged(&h->vm[i]->s->st);
+}
+
+static void settle(struct host *h)
+{
+	for (unsigned i = 0; i < h->nvm; i++) {
+		struct sim *s = h->vm[i]->s;
+		s->cpu[0].busy += (int64_t)(sim_charged(&s->st) - h->vm[i]->t0);
+	}
+}
 
 static struct hvm *charged(struct host *h, struct hvm *v) { return h->running ? h->running : v; }
 
@@ -697,14 +721,20 @@ int host_balloon(struct host *h, unsigned vm, uint64_t target, struct vmerr *err
 {
 	if (vm >= h->nvm)
 		return vmerr_set(err, VM_EINPUT, "no VM %u", vm);
-	return gos_balloon_set(h->vm[vm]->s->os, target, err);
+	snap(h);
+	int rc = gos_balloon_set(h->vm[vm]->s->os, target, err);
+	settle(h);
+	return rc;
 }
 
 int host_swap_out(struct host *h, unsigned vm, gpa_t gpa)
 {
 	if (vm >= h->nvm)
 		return -1;
-	return swap_out_page(h, h->vm[vm], gpa & ~0xfffull) ? 0 : -1;
+	snap(h);
+	bool ok = swap_out_page(h, h->vm[vm], gpa & ~0xfffull);
+	settle(h);
+	return ok ? 0 : -1;
 }
 
 /* ---- the host CPU ---- */
@@ -717,6 +747,7 @@ static void switch_to(struct host *h, struct hvm *v)
 		struct sim *s = v->s;
 		s->st.vm_switches++;
 		s->st.cycles_exit += h->cfg.vm_switch_cycles;
+		s->cpu[0].busy += h->cfg.vm_switch_cycles;
 		/* Without VPIDs every VM entry flushes (SDM 28.3.3.1): whatever
 		 * the VM had cached was flushed while the others ran. */
 		if (!s->cfg.vpid)

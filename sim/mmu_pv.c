@@ -133,6 +133,10 @@ static void pv_sensitive(struct sim *s, struct vcpu *c, const struct vm_event *e
 	}
 }
 
+/* Xen flushes remote TLBs for the guest (mmuext_op TLB_FLUSH_MULTI): one
+ * hypercall; the receivers take Xen's own interrupt, no guest upcall. */
+static void pv_ipi_send(struct sim *s, struct vcpu *from) { hypercall(s, s->cfg.smp_ipi_exit); }
+
 static gpa_t pv_to_gpa(struct sim *s, uint64_t hpa) { return p2m_to_gpa(&PV(s)->p2m, hpa); }
 
 static struct p2m *pv_p2m(struct sim *s) { return &PV(s)->p2m; }
@@ -181,6 +185,7 @@ const struct mmu_ops mmu_pv = {
 	.guest_fault = pv_guest_fault,
 	.sensitive = pv_sensitive,
 	.kernel_op_done = pv_kernel_op_done,
+	.ipi_send = pv_ipi_send,
 	.p2m = pv_p2m,
 	.gpa_unmapped = pv_gpa_unmapped,
 };

@@ -44,9 +44,27 @@ struct physmem *physmem_new(uint64_t base, uint64_t limit)
 	struct physmem *pm = calloc(1, sizeof *pm);
 	if (!pm)
 		return NULL;
-	pm->next = (base + ps_bytes(PS_1G) - 1) & ~(ps_bytes(PS_1G) - 1);
-	if (pm->next == 0)
-		pm->next = ps_bytes(PS_1G); /* keep frame 0 unused */
+	/* Frame 0 stays unused so that 0 never names a frame; the rest of the
+	 * first GiB is carved as the first 2 MiB and 4 KiB chunks, so a small
+	 * memory loses nothing. */
+	uint64_t first = (base + 0xfff) & ~0xfffull;
+	if (first == 0)
+		first = 4096;
+	uint64_t g = ps_bytes(PS_1G), m = ps_bytes(PS_2M);
+	pm->next = (first + g - 1) & ~(g - 1);
+	if (first < pm->next) {
+		uint64_t m_start = (first + m - 1) & ~(m - 1);
+		if (first < m_start) { /* 4 KiB frames up to the first 2 MiB boundary */
+			pm->cur[PS_4K] = first;
+			pm->cur_end[PS_4K] = m_start < limit ? m_start : (limit & ~0xfffull);
+		}
+		pm->cur[PS_2M] = m_start;
+		pm->cur_end[PS_2M] = pm->next < limit ? pm->next : (limit & ~(m - 1));
+		if (pm->cur_end[PS_2M] < pm->cur[PS_2M])
+			pm->cur_end[PS_2M] = pm->cur[PS_2M];
+		if (pm->cur_end[PS_4K] < pm->cur[PS_4K])
+			pm->cur_end[PS_4K] = pm->cur[PS_4K];
+	}
 	pm->limit = limit;
 	if (u64map_init(&pm->tables, 1024) < 0) {
 		free(pm);

@@ -132,33 +132,164 @@ static uint32_t proc_ctx(const struct sim *s, const struct vcpu *c, const struct
 	return tlb_ctx(c->vpid, s->cfg.pcid ? p->pcid : 0);
 }
 
+static uint64_t bit(const struct vcpu *c) { return 1ull << c->id; }
+
+/* Queue an invalidation for a vCPU other than the one running the kernel
+ * operation; a second process's, or more than the ceiling, becomes a flush. */
+static void queue_remote(struct vcpu *c, const struct gos_proc *p, bool full, gva_t va)
+{
+	if (c->pend.p && c->pend.p != p)
+		full = true; /* two address spaces in one operation: flush both */
+	if (!c->pend.p)
+		c->pend.p = p;
+	if (full || c->pend.nva == SIM_MAX_PENDING_VA)
+		c->pend.full = true;
+	else
+		c->pend.va[c->pend.nva++] = va;
+}
+
 static void hook_invlpg(void *arg, const struct gos_proc *p, gva_t va)
 {
 	struct sim *s = arg;
-	for (unsigned i = 0; i < s->ncpu; i++) {
-		struct vcpu *c = &s->cpu[i];
-		/* Without PCIDs only the running address space can have entries. */
-		if (!s->cfg.pcid && c->cur != p)
-			continue;
-		sim_tlb_invlpg(s, c, proc_ctx(s, c, p), va);
-		if (c->cur == p)
+	struct vcpu *self = s->cur_cpu;
+	/* Without PCIDs only the running address space can have entries. */
+	if (s->cfg.pcid || self->cur == p) {
+		sim_tlb_invlpg(s, self, proc_ctx(s, self, p), va);
+		if (self->cur == p)
 			s->st.cycles_os += s->cfg.invlpg_cycles;
 		if (s->mode->invlpg)
-			s->mode->invlpg(s, c, p, va);
+			s->mode->invlpg(s, self, p, va);
 	}
+	for (unsigned i = 0; i < s->ncpu; i++)
+		if (&s->cpu[i] != self && (p->cpumask & bit(&s->cpu[i])))
+			queue_remote(&s->cpu[i], p, false, va);
 }
 
 static void hook_flush(void *arg, const struct gos_proc *p)
 {
 	struct sim *s = arg;
-	for (unsigned i = 0; i < s->ncpu; i++) {
-		struct vcpu *c = &s->cpu[i];
-		if (!s->cfg.pcid && c->cur != p)
-			continue;
-		sim_tlb_flush(s, c, proc_ctx(s, c, p), TLB_CTX_ALL, true);
-	}
+	struct vcpu *self = s->cur_cpu;
+	if (s->cfg.pcid || self->cur == p)
+		sim_tlb_flush(s, self, proc_ctx(s, self, p), TLB_CTX_ALL, true);
+	for (unsigned i = 0; i < s->ncpu; i++)
+		if (&s->cpu[i] != self && (p->cpumask & bit(&s->cpu[i])))
+			queue_remote(&s->cpu[i], p, true, 0);
 	if (s->mode->flush)
 		s->mode->flush(s, p);
+}
+
+/*
+ * End of a kernel operation: one shootdown to every vCPU that may cache
+ * what the operation changed (Linux flush_tlb_mm_range -> one IPI per
+ * target in mm_cpumask).  The initiator pays smp.ipi; each receiver pays
+ * smp.shootdown on its own clock, plus what the mode charges for
+ * delivering an IPI into a VM.
+ */
+static void shootdown(struct sim *s)
+{
+	struct vcpu *self = s->cur_cpu;
+	unsigned targets = 0;
+	for (unsigned i = 0; i < s->ncpu; i++) {
+		struct vcpu *c = &s->cpu[i];
+		if (!c->pend.p)
+			continue;
+		uint64_t t0 = sim_charged(&s->st);
+		uint32_t ctx = proc_ctx(s, c, c->pend.p);
+		if (c->pend.full)
+			sim_tlb_flush(s, c, ctx, TLB_CTX_ALL, true);
+		else
+			for (unsigned k = 0; k < c->pend.nva; k++)
+				sim_tlb_invlpg(s, c, ctx, c->pend.va[k]);
+		s->st.cycles_os += s->cfg.smp_shootdown;
+		if (s->mode->ipi_recv)
+			s->mode->ipi_recv(s, c);
+		int64_t theirs = (int64_t)(sim_charged(&s->st) - t0);
+		c->busy += theirs;
+		self->busy -= theirs; /* the initiator's delta must not include it */
+		c->pend.p = NULL;
+		c->pend.full = false;
+		c->pend.nva = 0;
+		s->st.ipis++;
+		targets++;
+	}
+	if (targets) {
+		s->st.shootdowns++;
+		s->st.cycles_os += s->cfg.smp_ipi;
+		if (s->mode->ipi_send)
+			s->mode->ipi_send(s, self);
+	}
+}
+
+uint64_t sim_vcpu_clock(const struct sim *s, const struct vcpu *c)
+{
+	uint64_t n = c->opcount[0] + c->opcount[1] + c->opcount[2];
+	return n * s->cfg.access_cycles + (uint64_t)c->busy;
+}
+
+/*
+ * The lock is a resource reserved in time.  vCPUs' events are processed in
+ * stream order, not in clock order, so "who holds it now" is not a question
+ * the run loop can answer; instead each hold is an interval on the holder's
+ * clock, and a request waits only while its interval would overlap a hold
+ * by another vCPU.  Each vCPU's holds are appended in its clock order, so
+ * each history is sorted and searched by bisection.
+ */
+static const struct sim_hold *overlap(const struct sim *s, unsigned v, uint64_t a, uint64_t b)
+{
+	unsigned n = s->lock_n[v];
+	if (!n)
+		return NULL;
+	const struct sim_hold *h = &s->lock_held[(size_t)v * SIM_LOCK_HISTORY];
+	unsigned first = n < SIM_LOCK_HISTORY ? 0 : s->lock_next[v];
+	/* The last hold (in clock order) that starts before b. */
+	unsigned lo = 0, hi = n;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (h[(first + mid) % SIM_LOCK_HISTORY].start < b)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct sim_hold *x = &h[(first + lo - 1) % SIM_LOCK_HISTORY];
+	return x->end > a ? x : NULL;
+}
+
+void sim_mmu_lock(struct sim *s, uint64_t hold)
+{
+	if (!s->cfg.smp_lock || s->ncpu == 1)
+		return;
+	if (!s->lock_held) {
+		s->lock_held = calloc((size_t)s->ncpu * SIM_LOCK_HISTORY, sizeof *s->lock_held);
+		if (!s->lock_held)
+			return; /* no memory for the history: the lock costs only its cycles */
+	}
+	struct vcpu *c = s->cur_cpu;
+	uint64_t now = sim_vcpu_clock(s, c) + (sim_charged(&s->st) - s->slow_t0);
+	uint64_t len = hold + s->cfg.smp_lock_cycles;
+	uint64_t start = now;
+	for (int moved = 1, rounds = 0; moved && rounds < 256; rounds++) {
+		moved = 0;
+		for (unsigned v = 0; v < s->ncpu; v++) {
+			const struct sim_hold *x = v == c->id ? NULL : overlap(s, v, start, start + len);
+			if (x) {
+				start = x->end;
+				moved = 1;
+			}
+		}
+	}
+	uint64_t wait = start - now;
+	s->st.lock_acquisitions++;
+	if (wait)
+		s->st.lock_waits++;
+	s->st.cycles_lock += wait + s->cfg.smp_lock_cycles;
+	struct sim_hold *h = &s->lock_held[(size_t)c->id * SIM_LOCK_HISTORY + s->lock_next[c->id]];
+	h->start = start;
+	h->end = start + len;
+	s->lock_next[c->id] = (s->lock_next[c->id] + 1) % SIM_LOCK_HISTORY;
+	if (s->lock_n[c->id] < SIM_LOCK_HISTORY)
+		s->lock_n[c->id]++;
 }
 
 static void hook_table_freed(void *arg, gpa_t table)
@@ -203,7 +334,8 @@ struct sim *sim_new(const struct cfg *cfg, const struct mmu_ops *mode, struct vm
 			goto fail;
 		s->use_dcache = true;
 	}
-	s->ncpu = 1;
+	s->ncpu = cfg->vcpus < SIM_MAX_VCPUS ? cfg->vcpus : SIM_MAX_VCPUS;
+	s->cur_cpu = &s->cpu[0];
 	for (unsigned i = 0; i < s->ncpu; i++)
 		if (vcpu_init(s, &s->cpu[i], i, err) < 0) {
 			s->ncpu = i;
@@ -239,6 +371,7 @@ void sim_free(struct sim *s)
 		vcpu_free(&s->cpu[i]);
 	if (s->use_dcache)
 		dcache_free(&s->dc);
+	free(s->lock_held);
 	gos_free(s->os);
 	physmem_free(s->gpm);
 	free(s);
@@ -361,12 +494,14 @@ static inline uint64_t *l1_hit_counter(struct sim *s, unsigned cls)
 static struct tlb_entry *l1_probe(struct vcpu *c, uint8_t op, gva_t va, unsigned *cls)
 {
 	struct tlb_entry *e;
+	/* Empty arrays (e.g. the 2 MiB and 1 GiB ones when all pages are 4 KiB)
+	 * are not searched. */
 	if (op == EV_FETCH) {
-		if (c->l1i[0].e && (e = tlb_lookup(&c->l1i[0], va, PS_4K, c->ctx))) {
+		if (c->l1i[0].valid && (e = tlb_lookup(&c->l1i[0], va, PS_4K, c->ctx))) {
 			*cls = PS_4K;
 			return e;
 		}
-		if (c->l1i[1].e && (e = tlb_lookup(&c->l1i[1], va, PS_2M, c->ctx))) {
+		if (c->l1i[1].valid && (e = tlb_lookup(&c->l1i[1], va, PS_2M, c->ctx))) {
 			*cls = PS_2M;
 			return e;
 		}
@@ -374,7 +509,7 @@ static struct tlb_entry *l1_probe(struct vcpu *c, uint8_t op, gva_t va, unsigned
 	}
 	for (unsigned ps = 0; ps < PS_COUNT; ps++) {
 		struct tlb *t = c->l1d[0].classes & (1u << ps) ? &c->l1d[0] : &c->l1d[ps];
-		if (t->e && (e = tlb_lookup(t, va, ps, c->ctx))) {
+		if (t->valid && (e = tlb_lookup(t, va, ps, c->ctx))) {
 			*cls = ps;
 			return e;
 		}
@@ -387,7 +522,7 @@ static struct tlb_entry *l2_probe(struct vcpu *c, gva_t va, unsigned *cls)
 	struct tlb_entry *e;
 	for (unsigned ps = 0; ps < PS_COUNT; ps++) {
 		struct tlb *t = (c->l2.classes & (1u << ps)) ? &c->l2 : (c->have_l2_1g ? &c->l2_1g : NULL);
-		if (t && (e = tlb_lookup(t, va, ps, c->ctx))) {
+		if (t && t->valid && (e = tlb_lookup(t, va, ps, c->ctx))) {
 			*cls = ps;
 			return e;
 		}
@@ -467,7 +602,7 @@ static void access_slow(struct sim *s, struct vcpu *c, uint8_t op, gva_t va)
 		s->first_va = va;
 		s->first_pid = c->cur->pid;
 	}
-	s->opcount[op]++;
+	c->opcount[op]++;
 	for (int attempt = 0; attempt < 4; attempt++) {
 		e = l1_probe(c, op, va, &cls);
 		if (e) {
@@ -493,9 +628,12 @@ static void access_slow(struct sim *s, struct vcpu *c, uint8_t op, gva_t va)
 					s->st.tlb_l2_hits_2m++;
 				else
 					s->st.tlb_l2_hits_1g++;
-				l1_fill(c, op, va, cls, e->val & ~TLB_VAL_PERMS, (unsigned)(e->val & TLB_VAL_PERMS));
-				e = l1_probe(c, op, va, &cls);
-				goto done;
+				uint64_t val = e->val;
+				l1_fill(c, op, va, cls, val & ~TLB_VAL_PERMS, (unsigned)(val & TLB_VAL_PERMS));
+				if (VM_UNLIKELY(s->check || s->on_access))
+					check_access(s, c, va, (val & ~TLB_VAL_PERMS) +
+							     (va & (ps_bytes((enum page_size)cls) - 1)));
+				return;
 			}
 			goto refused;
 		}
@@ -541,6 +679,7 @@ static void access_slow(struct sim *s, struct vcpu *c, uint8_t op, gva_t va)
 		rc = gos_fault(s->os, c->cur, va, (unsigned)(need & ~(uint64_t)PTE_PERM_D), &s->errmsg);
 		if (s->mode->kernel_op_done)
 			s->mode->kernel_op_done(s, c, s->st.pt_writes - w0);
+		shootdown(s);
 		if (rc < 0) {
 			fail(s, rc);
 			return;
@@ -567,7 +706,10 @@ static int switch_to(struct sim *s, struct vcpu *c, uint32_t pid)
 		return rc;
 	if (c->cur == p)
 		return 0;
+	if (c->cur && !s->cfg.pcid)
+		c->cur->cpumask &= ~bit(c); /* its entries go with the flush below */
 	c->cur = p;
+	p->cpumask |= bit(c);
 	s->st.context_switches++;
 	s->st.cr3_writes++;
 	s->st.cycles_os += s->cfg.switch_cycles;
@@ -588,8 +730,8 @@ static int event_slow(struct sim *s, const struct vm_event *e)
 {
 	if (e->vcpu >= s->ncpu)
 		return vmerr_set(&s->errmsg, VM_EINPUT,
-				 "event on vCPU %u, but the model has %u vCPU (several vCPUs are not "
-				 "modelled yet)", e->vcpu, s->ncpu);
+				 "event on vCPU %u, but the machine has %u (set -s machine.vcpus=%u)",
+				 e->vcpu, s->ncpu, e->vcpu + 1u);
 	struct vcpu *c = &s->cpu[e->vcpu];
 	int rc;
 
@@ -615,6 +757,7 @@ static int event_slow(struct sim *s, const struct vm_event *e)
 		rc = kernel_op(s, c, e);
 		if (rc == 0 && s->mode->kernel_op_done)
 			s->mode->kernel_op_done(s, c, s->st.pt_writes - w0);
+		shootdown(s);
 		return rc;
 	}
 	case EV_SYSCALL:
@@ -681,27 +824,33 @@ static int kernel_op(struct sim *s, struct vcpu *c, const struct vm_event *e)
 int sim_consume(void *arg, const struct vm_event *ev, size_t n)
 {
 	struct sim *s = arg;
-	struct vcpu *c = &s->cpu[0];
 	if (s->err)
 		return s->err;
 	for (size_t i = 0; i < n; i++) {
 		const struct vm_event *e = &ev[i];
-		/* The hot path: an access by the running process that hits the
-		 * 4 KiB L1 dTLB/iTLB with the rights it needs. */
-		if (VM_LIKELY(e->kind == EV_ACCESS && e->vcpu == 0 && c->cur && e->pid == c->cur->pid)) {
+		struct vcpu *c = &s->cpu[e->vcpu < s->ncpu ? e->vcpu : 0];
+		/* The hot path: an access by the process running on its vCPU that
+		 * hits the 4 KiB L1 dTLB/iTLB with the rights it needs. */
+		if (VM_LIKELY(e->kind == EV_ACCESS && e->vcpu < s->ncpu && c->cur &&
+			      e->pid == c->cur->pid)) {
 			struct tlb *t = e->op == EV_FETCH ? &c->l1i[0] : &c->l1d[0];
 			struct tlb_entry *te = tlb_lookup(t, e->addr, PS_4K, c->ctx);
 			if (VM_LIKELY(te && (te->val & s->hot_need[e->op]) == s->hot_need[e->op])) {
-				s->opcount[e->op]++;
+				c->opcount[e->op]++;
 				s->st.tlb_l1_hits_4k++;
 				continue;
 			}
+			s->cur_cpu = c;
+			s->slow_t0 = sim_charged(&s->st);
 			access_slow(s, c, e->op, e->addr);
 		} else {
+			s->cur_cpu = c;
+			s->slow_t0 = sim_charged(&s->st);
 			int rc = event_slow(s, e);
 			if (rc < 0)
 				return fail(s, rc);
 		}
+		c->busy += (int64_t)(sim_charged(&s->st) - s->slow_t0);
 		if (VM_UNLIKELY(s->err))
 			return s->err;
 	}
@@ -711,9 +860,17 @@ int sim_consume(void *arg, const struct vm_event *ev, size_t n)
 void sim_finish(struct sim *s)
 {
 	struct stats *st = &s->st;
-	st->loads = s->opcount[EV_LOAD];
-	st->stores = s->opcount[EV_STORE];
-	st->fetches = s->opcount[EV_FETCH];
+	st->loads = st->stores = st->fetches = 0;
+	st->makespan_cycles = 0;
+	for (unsigned i = 0; i < s->ncpu; i++) {
+		const struct vcpu *c = &s->cpu[i];
+		st->loads += c->opcount[EV_LOAD];
+		st->stores += c->opcount[EV_STORE];
+		st->fetches += c->opcount[EV_FETCH];
+		uint64_t clock = sim_vcpu_clock(s, c);
+		if (clock > st->makespan_cycles)
+			st->makespan_cycles = clock;
+	}
 	st->accesses = st->loads + st->stores + st->fetches;
 	st->tlb_l1_hits = st->tlb_l1_hits_4k + st->tlb_l1_hits_2m + st->tlb_l1_hits_1g;
 	st->cycles_base = st->accesses * s->cfg.access_cycles;
@@ -724,6 +881,7 @@ int sim_explain(struct sim *s, uint32_t pid, gva_t va, struct walk_rec *rec, str
 		struct vmerr *err)
 {
 	struct vcpu *c = &s->cpu[0];
+	s->cur_cpu = c;
 	int rc = switch_to(s, c, pid);
 	if (rc < 0)
 		return vmerr_set(err, rc, "%s", s->errmsg.msg);

@@ -22,7 +22,9 @@
 #include "tlb/tlb.h"
 #include "walk.h"
 
-#define SIM_MAX_VCPUS 1
+#define SIM_MAX_VCPUS 64
+#define SIM_LOCK_HISTORY 1024
+#define SIM_MAX_PENDING_VA 33 /* Linux tlb_single_page_flush_ceiling */
 #define TLB_VAL_PERMS 0x3full
 
 struct sim;
@@ -37,6 +39,16 @@ struct vcpu {
 	struct pwc pwc; /* paging-structure caches of the table the hardware walks */
 	uint32_t ctx;   /* tlb_ctx(vpid, pcid) of what runs now */
 	struct gos_proc *cur;
+	uint64_t opcount[4]; /* accesses by op */
+	int64_t busy;        /* cycles charged to this vCPU besides its accesses' own */
+	/* Invalidations another vCPU's kernel operation owes this one, sent as
+	 * one shootdown IPI when that operation ends. */
+	struct {
+		const struct gos_proc *p;
+		bool full;
+		unsigned nva;
+		gva_t va[SIM_MAX_PENDING_VA];
+	} pend;
 };
 
 /* What a successful translation puts in the TLBs. */
@@ -76,6 +88,9 @@ struct mmu_ops {
 	void (*guest_fault)(struct sim *s, struct vcpu *c, gva_t va);
 	/* A sensitive instruction: syscall, I/O, CR8, exception, call/ret. */
 	void (*sensitive)(struct sim *s, struct vcpu *c, const struct vm_event *ev);
+	/* Virtualization costs of a shootdown IPI: sent by from, received by to. */
+	void (*ipi_send)(struct sim *s, struct vcpu *from);
+	void (*ipi_recv)(struct sim *s, struct vcpu *to);
 	/* Empty the mode's own caches (walk --cold). */
 	void (*cold)(struct sim *s);
 	/* A guest kernel operation (fault, map, unmap, protect, fork, exit)
@@ -108,7 +123,12 @@ struct sim {
 	unsigned ncpu;
 	uint64_t need[256];     /* PTE_PERM_* an access op needs; unknown ops need an impossible bit */
 	uint64_t hot_need[256]; /* what the inline hit path demands: need, or impossible when checking */
-	uint64_t opcount[4];
+	struct vcpu *cur_cpu;  /* the vCPU whose event is being handled */
+	uint64_t slow_t0;      /* sim_charged() when that event's slow path began */
+	/* Recent holds of the shadow-MMU lock by each vCPU, in clock order:
+	 * SIM_LOCK_HISTORY per vCPU (allocated only when the lock is modelled). */
+	struct sim_hold { uint64_t start, end; } *lock_held;
+	unsigned lock_n[SIM_MAX_VCPUS], lock_next[SIM_MAX_VCPUS];
 	struct walk_rec rec; /* scratch record of the last walk */
 	int err;
 	struct vmerr errmsg;
@@ -135,6 +155,24 @@ int sim_consume(void *sim, const struct vm_event *ev, size_t n);
 
 /* Fold derived counters into st; call once after the last batch. */
 void sim_finish(struct sim *s);
+
+/* Cycles charged so far to the categories that are not derived from counts
+ * (every cycles_* counter but cycles_base).  Keep it in step with stats.h. */
+static inline uint64_t sim_charged(const struct stats *st)
+{
+	return st->cycles_tlb + st->cycles_walk + st->cycles_fault + st->cycles_os +
+	       st->cycles_exit + st->cycles_vmm + st->cycles_bt + st->cycles_lock + st->cycles_swap;
+}
+
+/* A vCPU's clock: its accesses' own cycles plus what was charged to it. */
+uint64_t sim_vcpu_clock(const struct sim *s, const struct vcpu *c);
+
+/*
+ * The current vCPU takes the per-VM shadow-MMU lock for `hold` cycles of
+ * VMM work: if another vCPU's clock says it still holds it, the wait is
+ * charged (cycles_lock).  Nothing happens with one vCPU or smp.lock=off.
+ */
+void sim_mmu_lock(struct sim *s, uint64_t hold);
 
 /* Cycles and source of one page-table-entry fetch at physical address pa. */
 unsigned sim_pte_cost(struct sim *s, uint64_t pa, uint8_t *src);

@@ -98,6 +98,12 @@
 	X(ntlb_misses, "count", "nested TLB misses")                                           \
 	X(hpwc_hits, "count", "host walks that started below a host PWC hit")                  \
 	X(host_frames, "count", "host frames allocated for guest memory")                      \
+	X(shootdowns, "count", "TLB shootdowns (kernel operations that interrupted other vCPUs)") \
+	X(ipis, "count", "shootdown IPIs sent")                                                \
+	X(vm_exits_ipi, "count", "VM exits to send or receive IPIs")                           \
+	X(lock_acquisitions, "count", "shadow-MMU lock acquisitions (several vCPUs)")          \
+	X(lock_waits, "count", "shadow-MMU lock acquisitions that had to wait")                \
+	X(makespan_cycles, "cycles", "run time: the busiest vCPU's cycles")                    \
 	X(balloon_pages_in, "count", "guest pages the balloon driver took (inflation)")         \
 	X(balloon_pages_out, "count", "guest pages the balloon driver gave back (deflation)")     \
 	X(host_swap_outs, "count", "guest pages the host swapped out without the guest knowing")  \
@@ -114,6 +120,7 @@
 	X(cycles_exit, "cycles", "VM exit/entry transitions, BT traps and callouts, hypercalls") \
 	X(cycles_vmm, "cycles", "VMM handlers: shadow paging, emulation, host allocation")     \
 	X(cycles_bt, "cycles", "binary translation of new code blocks")                        \
+	X(cycles_lock, "cycles", "waiting for and taking the shadow-MMU lock")                        \
 	X(cycles_swap, "cycles", "swap I/O the VM waited for: guest and host swap-ins and swap-outs")
 
 struct stats {

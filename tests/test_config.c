@@ -13,11 +13,6 @@
 #include "sim/pt_format.h"
 #include "sim/tlb/tlb.h"
 
-static void known_bug(const char *what)
-{
-	if (!getenv("VMSIM_KNOWN_BUGS"))
-		cr_skip_test("known bug in sim/ (VMSIM_KNOWN_BUGS=1 runs it): %s", what);
-}
 
 static char dir[sizeof VMSIM_BINARY_DIR + 64];
 static unsigned nfiles;
@@ -175,8 +170,6 @@ Test(config, errors_name_file_line_key)
 /* A key before any [section] is an error that names the key. */
 Test(config, key_outside_section_names_key)
 {
-	known_bug("cfg_ini_line (config.c:319) reports a key outside any section as \"unknown "
-		  "section []\", without the key");
 	struct bad b = {"pcid = on\n", 1, "pcid", "key before any section"};
 	expect_bad(&b);
 }
@@ -212,8 +205,6 @@ Test(config, entries_not_multiple_of_ways)
 /* The spec asks for file:line on every error, this one included. */
 Test(config, entries_not_multiple_of_ways_names_line)
 {
-	known_bug("cfg_check (config.c:265, reported at 381) runs after the file is read and reports only "
-		  "\"FILE: tlb.l2: ...\", without the line of the key that made it wrong");
 	struct bad b = {"[tlb]\nl2.entries = 1000\nl2.ways = 12\n", 3, "tlb.l2", "not multiple"};
 	expect_bad(&b);
 }
@@ -285,8 +276,6 @@ Test(config, bad_override_names_itself)
 /* A -s that is wrong only together with another key names itself too. */
 Test(config, bad_override_combination_names_itself)
 {
-	known_bug("cfg_load (config.c:381) reports a failed cross-key check of -s values as "
-		  "\"config: tlb.l2: ...\", naming neither the -s nor its value");
 	char *ov[] = {"tlb.l2.entries=1000"};
 	struct cfg c;
 	struct vmerr err = {{0}};

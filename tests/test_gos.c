@@ -33,11 +33,6 @@
 #define REG 0x0000100000000000ull /* 16 TiB: PML4 index 0x20, 1 GiB aligned */
 #define RW_PROT (VM_PROT_R | VM_PROT_W)
 
-static void known_bug(const char *what)
-{
-	if (!getenv("VMSIM_KNOWN_BUGS"))
-		cr_skip_test("known bug in sim/ (VMSIM_KNOWN_BUGS=1 runs it): %s", what);
-}
 
 #define MAXREC 4096
 
@@ -422,8 +417,6 @@ Test(gos, fork_cow, .fini = teardown)
  * anonymous page). */
 Test(gos, fork_readonly_then_protect_rw_stays_cow, .fini = teardown)
 {
-	known_bug("fork_leaf (gos.c:578) marks only writable leaves COW; protect_leaf then makes "
-		  "the shared frame writable in one process");
 	setup(PS_4K);
 	struct gos_proc *par = proc(1);
 	map(par, REG, KiB(4), VM_PROT_R);
@@ -558,7 +551,6 @@ Test(gos, protect_splits_huge_page, .fini = teardown)
  * issues, the one after a split included. */
 Test(gos, split_invlpg_is_counted, .fini = teardown)
 {
-	known_bug("split_leaf (gos.c:326) calls the invlpg hook without stats.invlpgs++");
 	setup(PS_2M);
 	struct gos_proc *p = proc(1);
 	map(p, REG, MiB(2), RW_PROT);
@@ -618,10 +610,6 @@ Test(gos, exit_frees_everything, .fini = teardown)
  * after both exit every frame is back, and no count went below zero. */
 Test(gos, fork_then_split_shared_huge_page, .fini = teardown)
 {
-	known_bug("split_leaf (gos.c:315-322) keys the pieces' refcounts by address in the same map "
-		  "as the 2 MiB frame, then deletes the key of the base, which is piece 0's key: the "
-		  "child's unmap frees piece 0 under the parent, the parent's exit frees the whole "
-		  "2 MiB frame under the child, and frames[2m] underflows");
 	setup(PS_2M);
 	struct gos_proc *p = proc(1);
 	map(p, REG, MiB(2), RW_PROT);
@@ -665,8 +653,6 @@ Test(gos, fork_then_split_shared_huge_page, .fini = teardown)
  * refused, not silently made writable again. */
 Test(gos, protect_on_implicit_process_lasts, .fini = teardown)
 {
-	known_bug("gos_protect (gos.c:562) leaves an implicit process implicit and records no "
-		  "region, so gos_fault treats the range as rwx and undoes the protection");
 	setup(PS_4K);
 	struct gos_proc *p = proc(1);
 	fault(p, REG, PTE_PERM_U | PTE_PERM_W);

@@ -13,14 +13,6 @@
 #define MiB(n) ((uint64_t)(n) << 20)
 #define GiB(n) ((uint64_t)(n) << 30)
 
-/* A test that shows a bug in sim/ is skipped unless VMSIM_KNOWN_BUGS is set,
- * so the suite stays green while the bug is open; it must fail, not skip,
- * once someone sets the variable. */
-static void known_bug(const char *what)
-{
-	if (!getenv("VMSIM_KNOWN_BUGS"))
-		cr_skip_test("known bug in sim/ (VMSIM_KNOWN_BUGS=1 runs it): %s", what);
-}
 
 static struct physmem *mk(uint64_t base, uint64_t limit)
 {
@@ -204,8 +196,10 @@ Test(physmem, usage_counters)
 }
 
 /* 4 GiB with frame 0 kept free holds three 1 GiB frames (1, 2 and 3 GiB);
- * the fourth is VM_ELIMIT, and so is any smaller frame once nothing is left
- * to carve.  Releasing one makes room again. */
+ * the fourth is VM_ELIMIT.  The first GiB is carved into smaller frames.
+ * A 4 MiB memory holds one 2 MiB frame ([2 MiB, 4 MiB)) beside 511 4 KiB
+ * frames ([4 KiB, 2 MiB)); or, once those 511 are gone, 512 more 4 KiB frames
+ * carved from that 2 MiB: 1023 in all.  Releasing makes room. */
 Test(physmem, limit)
 {
 	struct physmem *pm = mk(0, GiB(4));
@@ -214,18 +208,38 @@ Test(physmem, limit)
 		g[i] = alloc(pm, PS_1G);
 		cr_assert_lt(g[i] + GiB(1), GiB(4) + 1, "frame 0x%llx crosses the limit",
 			     (unsigned long long)g[i]);
+		cr_assert_geq(g[i], GiB(1));
 	}
 	uint64_t pa = 0x5a5a;
 	cr_assert_eq(physmem_alloc(pm, PS_1G, &pa), VM_ELIMIT);
-	cr_assert_eq(physmem_alloc(pm, PS_2M, &pa), VM_ELIMIT);
-	cr_assert_eq(physmem_alloc(pm, PS_4K, &pa), VM_ELIMIT);
-	cr_assert_eq(physmem_alloc_table(pm, &pa), VM_ELIMIT);
 	struct physmem_usage u;
 	physmem_usage(pm, &u);
 	cr_assert_eq(u.frames[PS_1G], 3, "failed allocations are not counted");
-	cr_assert_eq(u.frames[PS_2M] + u.frames[PS_4K] + u.table_pages, 0);
+	cr_assert_lt(alloc(pm, PS_2M), GiB(1), "2 MiB frames come from the first GiB");
 	physmem_release(pm, g[1], PS_1G);
-	cr_assert_eq(alloc(pm, PS_2M) & ~(GiB(1) - 1), g[1]);
+	cr_assert_eq(alloc(pm, PS_1G), g[1]);
+	physmem_free(pm);
+
+	pm = mk(0, MiB(4));
+	for (int i = 0; i < 511; i++) {
+		uint64_t f = alloc(pm, PS_4K);
+		cr_assert(f >= KiB(4) && f < MiB(2), "4 KiB frame 0x%llx", (unsigned long long)f);
+	}
+	cr_assert_eq(alloc(pm, PS_2M), MiB(2));
+	cr_assert_eq(physmem_alloc(pm, PS_4K, &pa), VM_ELIMIT);
+	cr_assert_eq(physmem_alloc_table(pm, &pa), VM_ELIMIT);
+	cr_assert_eq(physmem_alloc(pm, PS_2M, &pa), VM_ELIMIT);
+	cr_assert_eq(physmem_alloc(pm, PS_1G, &pa), VM_ELIMIT);
+	physmem_usage(pm, &u);
+	cr_assert_eq(u.frames[PS_4K], 511);
+	cr_assert_eq(u.frames[PS_2M], 1);
+	physmem_free(pm);
+
+	pm = mk(0, MiB(4));
+	int n = 0;
+	while (physmem_alloc(pm, PS_4K, &pa) == 0)
+		n++;
+	cr_assert_eq(n, 1023);
 	physmem_free(pm);
 }
 
@@ -234,8 +248,6 @@ Test(physmem, limit)
  * (guest.mem_gb=1 is a valid config). */
 Test(physmem, one_gib_memory_has_frames)
 {
-	known_bug("physmem_new rounds the first frame up to 1 GiB (physmem.c:41), so the whole "
-		  "first GiB is unusable and a 1 GiB memory has no frames at all");
 	struct physmem *pm = mk(0, GiB(1));
 	uint64_t pa = 0;
 	int rc = physmem_alloc(pm, PS_4K, &pa);

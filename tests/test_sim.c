@@ -25,11 +25,6 @@
 #define REG 0x0000100000000000ull /* where stride maps: 16 TiB, 1 GiB aligned */
 #define RW (VM_PROT_R | VM_PROT_W)
 
-static void known_bug(const char *what)
-{
-	if (!getenv("VMSIM_KNOWN_BUGS"))
-		cr_skip_test("known bug in sim/ (VMSIM_KNOWN_BUGS=1 runs it): %s", what);
-}
 
 /* A native machine: defaults plus "section.key=value" overrides. */
 static struct sim *mk(const char *const *ov, int n)
@@ -388,8 +383,6 @@ Test(sim, bad_events_are_errors)
 /* guest.mem_gb=1 is a valid configuration; a 32-page stride fits easily. */
 Test(sim, one_gib_guest_runs)
 {
-	known_bug("physmem_new (physmem.c:39-41) skips the whole first GiB, so guest.mem_gb=1 "
-		  "has no memory and the first event fails with VM_ELIMIT");
 	const char *ov[] = {"guest.mem_gb=1"};
 	struct sim *s = mk(ov, 1);
 	static struct vm_event buf[256];
@@ -406,9 +399,6 @@ Test(sim, one_gib_guest_runs)
  * only; the functional check must still work on an L2 hit. */
 Test(sim, check_with_l2_only_1g)
 {
-	known_bug("access_slow (sim.c:470, then 522) re-probes the L1 after l1_fill and jumps to "
-		  "done with e == NULL when no L1 array holds the size (tlb.l1d_1g.entries=0); "
-		  "check_access then dereferences NULL");
 	const char *ov[] = {"guest.page=1g", "tlb.l1d_1g.entries=0"};
 	struct sim *s = mk(ov, 2);
 	sim_set_check(s, true, NULL, NULL);

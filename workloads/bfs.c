@@ -33,6 +33,7 @@
 static const struct wl_param params[] = {
 	{"vertices", 131072, "vertices in the graph"},
 	{"degree", 8, "mean out-degree: 1 .. 2*degree-1 edges per vertex (at most 4096)"},
+	{"threads", 1, "threads (vCPUs) taking queue entries, 64 at a time in turn"},
 };
 
 struct graph {
@@ -53,7 +54,7 @@ static uint64_t edge_target(const struct graph *g, uint64_t u, uint64_t j)
 
 static void run(struct wl_ctx *c, const uint64_t *p)
 {
-	uint64_t s = p[2] ? p[2] : 1;
+	uint64_t s = p[3] ? p[3] : 1;
 	struct graph g = {.v = p[0] ? p[0] : 1, .key = wl_rand(&s)};
 	if (g.v > 0xffffffffull)
 		g.v = 0xffffffffull;
@@ -88,6 +89,7 @@ static void run(struct wl_ctx *c, const uint64_t *p)
 	wl_store(c, BFS_DIST, 4, 1); /* distance + 1: 0 means not yet seen */
 	wl_store(c, BFS_QUEUE, 4, 0);
 	while (head < tail) {
+		wl_thread_of(c, head, p[2]);
 		uint64_t u = wl_load(c, BFS_QUEUE + head * 4, 4);
 		head++;
 		uint64_t b = wl_load(c, BFS_OFF + u * 8, 8);
@@ -105,6 +107,7 @@ static void run(struct wl_ctx *c, const uint64_t *p)
 		if ((head & 0xffff) == 0 && wl_failed(c))
 			break;
 	}
+	c->vcpu = 0;
 }
 
 const struct wl_desc wl_bfs = {

@@ -32,6 +32,7 @@ static const struct wl_param params[] = {
 	{"pages", 256, "heap pages each process touches"},
 	{"text", 16, "text pages each process fetches from"},
 	{"quantum", 32, "pages a process touches per turn before a switch"},
+	{"threads", 1, "vCPUs: child k runs on vCPU k % threads, make on vCPU 0"},
 };
 
 static void run(struct wl_ctx *c, const uint64_t *p)
@@ -57,6 +58,7 @@ static void run(struct wl_ctx *c, const uint64_t *p)
 		for (uint64_t t = 0; t < turns; t++)
 			for (uint64_t k = 0; k < j; k++) {
 				uint32_t pid = first + (uint32_t)k;
+				c->vcpu = (uint8_t)(k % (p[5] > WL_MAX_THREADS ? WL_MAX_THREADS : (p[5] ? p[5] : 1)));
 				wl_switch(c, pid);
 				if (t == 0) {
 					wl_unmap(c, MAKE_HEAP, MAKE_PAGES * WL_PAGE);
@@ -72,6 +74,7 @@ static void run(struct wl_ctx *c, const uint64_t *p)
 				if (t == turns - 1)
 					wl_exit(c, pid);
 			}
+		c->vcpu = 0;
 		wl_switch(c, 1);
 		for (uint64_t k = 0; k < j; k++)
 			wl_syscall(c, SYS_WAIT4);

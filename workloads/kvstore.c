@@ -27,13 +27,14 @@ static const struct wl_param params[] = {
 	{"theta", 99, "Zipf skew in hundredths (99 = 0.99; 0 = uniform)"},
 	{"update", 5, "per cent of requests that are writes"},
 	{"vsize", 64, "bytes per value (rounded up to 8)"},
+	{"threads", 1, "threads (vCPUs) serving the requests, 64 at a time in turn"},
 };
 
 static void run(struct wl_ctx *c, const uint64_t *p)
 {
 	uint64_t keys = p[0] ? p[0] : 1, ops = p[1], theta = p[2], upd = p[3];
 	uint64_t vsize = p[4] < 8 ? 8 : (p[4] + 7) & ~7ull;
-	uint64_t s = p[5] ? p[5] : 1;
+	uint64_t s = p[6] ? p[6] : 1;
 	if (keys > WL_ZIPF_NMAX)
 		keys = WL_ZIPF_NMAX;
 	if (vsize > (1ull << 20))
@@ -55,6 +56,7 @@ static void run(struct wl_ctx *c, const uint64_t *p)
 
 	wl_phase(c, 1);
 	for (uint64_t i = 0; i < ops; i++) {
+		wl_thread_of(c, i, p[5]);
 		uint64_t key = wl_zipf_draw(&z, &s) - 1;
 		uint64_t slot = wl_perm_map(&pm, key);
 		int put = wl_rand(&s) % 100 < upd;
@@ -66,6 +68,7 @@ static void run(struct wl_ctx *c, const uint64_t *p)
 		if ((i & 0xffff) == 0 && wl_failed(c))
 			break;
 	}
+	c->vcpu = 0;
 }
 
 const struct wl_desc wl_kvstore = {

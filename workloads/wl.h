@@ -62,6 +62,16 @@ struct wl_desc {
 	void (*run)(struct wl_ctx *c, const uint64_t *p);
 };
 
+/*
+ * Several threads: work item i of a loop belongs to thread
+ * (i / WL_THREAD_CHUNK) % threads, which runs on vCPU of the same number.
+ * The sequence of operations does not depend on the thread count; only the
+ * vCPU each one runs on does.
+ */
+#define WL_THREAD_CHUNK 64
+#define WL_MAX_THREADS 64
+static inline void wl_thread_of(struct wl_ctx *c, uint64_t item, uint64_t threads);
+
 /* Small deterministic PRNG (xorshift64*), the same in both builds. */
 static inline uint64_t wl_rand(uint64_t *s)
 {
@@ -332,5 +342,12 @@ static inline void wl_map_backed(struct wl_ctx *c, uint64_t va, uint64_t len, un
 #define wl_follow(loaded, known) (loaded)
 
 #endif /* VMSIM_FREESTANDING */
+
+static inline void wl_thread_of(struct wl_ctx *c, uint64_t item, uint64_t threads)
+{
+	if (threads > WL_MAX_THREADS)
+		threads = WL_MAX_THREADS;
+	c->vcpu = threads > 1 ? (uint8_t)((item / WL_THREAD_CHUNK) % threads) : 0;
+}
 
 #endif

@@ -6,8 +6,26 @@
  *  - Freestanding: no libc; gcc may still emit memset/memcpy calls, so they
  *    are defined here.
  *  - The guest cannot take its own exceptions on this kind of host (see
- *    notes/kvm-host.md), so there is no IDT: a fault ends the VM and the
- *    harness reports it.
+ *    notes/kvm-host.md), so there is no IDT: a fault ends the VM in a
+ *    shutdown.  The harness serves the ones it expects (a demand fault, the
+ *    divide error of wlrt_exception(0), whose address is published in the
+ *    shared page) and reports the others.
+ *  - wlrt_cr8 cannot write CR8 at CPL3: it rings the doorbell, the exit a
+ *    CR8 write without TPR shadowing would take.  wlrt_io_in rings it too:
+ *    a real IN at CPL3 needs IOPL 3, which PVM clears from the guest's
+ *    RFLAGS (the IN then ends in a shutdown).
+ *  - Guest page-table writes: when the harness has changed the guest's
+ *    tables it lists the writes in the echo slot, and the guest makes them
+ *    again itself, through the user-writable view of the tables, right
+ *    after the doorbell returns (or, after a demand fault, in the
+ *    trampoline the harness resumes it at).  KVM then sees them as a guest
+ *    kernel's writes: trapped and emulated, or unsyncing the table.  When
+ *    the writes narrowed a mapping the guest rings SYNC, and the harness
+ *    invalidates it as the kernel would (INVLPG, in a CPL0 detour, or a
+ *    CR3 reload).
+ *  - Before the workload starts, every page of the payload (code, data,
+ *    stack) is touched and the START doorbell rung, so KVM's shadow faults
+ *    on the payload itself are not counted against the workload.
  *  - Time is read with rdtsc at CPL3 (CR4.TSD is clear).  A phase's guest
  *    time runs from the return of one doorbell to the next ring, so the
  *    ~28 us doorbell round trips are not charged to the workload.
@@ -17,7 +35,14 @@
 
 #define SHARED ((volatile struct kvmh_shared *)KVMH_SHARED_VA)
 
-extern const struct wl_desc *const kvmh_fs_workloads[];
+/* entry.S: the divide instruction of wlrt_exception(0) and its end; the
+ * echo trampoline; the CPL0 INVLPG stub (which rings KVMH_OP_DETOUR, 15). */
+void kvmh_divide_error(void);
+extern const char kvmh_de_insn[], kvmh_de_end[];
+void kvmh_echo_tramp(void);
+void kvmh_invlpg_stub(void);
+_Static_assert(KVMH_OP_DETOUR == 15, "entry.S rings op 15 from the CPL0 stub");
+extern const char __stack_top[];
 
 void *memset(void *d, int c, unsigned long n);
 void *memcpy(void *d, const void *s, unsigned long n);
@@ -46,6 +71,25 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+static uint64_t ring(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2);
+
+static void apply_echo(void)
+{
+	const volatile struct kvmh_echo *e = (const volatile struct kvmh_echo *)KVMH_ECHO_VA;
+	uint64_t n = SHARED->echo_n;
+	for (uint64_t i = 0; i < n; i++)
+		*(volatile uint64_t *)e[i].va = e[i].val;
+	SHARED->echo_n = 0;
+}
+
+/* Called by kvmh_echo_tramp: returns where the guest goes on. */
+uint64_t kvmh_echo_resume(void);
+uint64_t kvmh_echo_resume(void)
+{
+	apply_echo();
+	return SHARED->resume_rip;
+}
+
 static uint64_t ring(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	SHARED->op = op;
@@ -56,6 +100,12 @@ static uint64_t ring(uint64_t op, uint64_t a0, uint64_t a1, uint64_t a2)
 	*(volatile uint64_t *)KVMH_DOORBELL_VA = op;
 	uint64_t r = SHARED->ret;
 	SHARED->tsc_resumed = rdtsc();
+	if (SHARED->echo_n)
+		apply_echo();
+	if (SHARED->echo_sync) {
+		SHARED->echo_sync = 0;
+		ring(KVMH_OP_SYNC, 0, 0, 0);
+	}
 	return r;
 }
 
@@ -68,50 +118,64 @@ void wlrt_exit(uint32_t pid) { ring(KVMH_OP_EXIT, pid, 0, 0); }
 void wlrt_syscall(uint64_t nr) { ring(KVMH_OP_SYSCALL, nr, 0, 0); }
 uint64_t wlrt_io_in(uint16_t port) { return ring(KVMH_OP_IO_IN, port, 0, 0); }
 void wlrt_phase(uint64_t id) { ring(KVMH_OP_PHASE, id, 0, 0); }
+void wlrt_cr8(uint64_t tpr) { ring(KVMH_OP_CR8, tpr, 0, 0); }
+
+void wlrt_exception(unsigned vector)
+{
+	if (vector == 0)
+		kvmh_divide_error();
+	else
+		ring(KVMH_OP_EXCEPTION, vector, 0, 0);
+}
 
 /* An instruction fetch from arbitrary data pages cannot be made safe at
  * CPL3 without executable mappings; a load of the byte stands in for it. */
 void wlrt_fetch(uint64_t va) { (void)*(volatile uint8_t *)va; }
 
-static int name_eq(const char *a, const volatile char *b)
+/* Touch every page of the payload (a load and a store of the same value,
+ * harmless even to live stack frames) so that the workload's shadow faults
+ * are its own, then tell the harness. */
+static void warm_up(void)
 {
-	for (unsigned i = 0; i < 32; i++) {
-		if (a[i] != b[i])
-			return 0;
-		if (!a[i])
-			return 1;
+	for (uint64_t va = KVMH_PAYLOAD_VA; va < (uint64_t)__stack_top; va += 4096) {
+		volatile uint64_t *w = (volatile uint64_t *)va;
+		*w = *w;
 	}
-	return 1;
+	SHARED->checksum = 0;
+	ring(KVMH_OP_START, 0, 0, 0);
 }
 
 static uint64_t run_workload(void)
 {
-	const struct wl_desc *d = 0;
-	for (unsigned i = 0; kvmh_fs_workloads[i]; i++)
-		if (name_eq(kvmh_fs_workloads[i]->name, SHARED->wl_name))
-			d = kvmh_fs_workloads[i];
-	if (!d)
-		return ~0ull; /* the harness checked the name; cannot happen */
-	uint64_t p[KVMH_MAX_PARAMS];
+	char name[32];
+	uint64_t p[KVMH_MAX_PARAMS], sum = 0;
+	for (unsigned i = 0; i < sizeof name; i++)
+		name[i] = SHARED->wl_name[i];
+	name[sizeof name - 1] = 0;
 	for (unsigned i = 0; i < KVMH_MAX_PARAMS; i++)
 		p[i] = SHARED->p[i];
-	struct wl_ctx c = {.pid = 1, .vcpu = 0, .checksum = 0};
-	d->run(&c, p);
-	return c.checksum;
+	SHARED->de_rip = (uint64_t)kvmh_de_insn;
+	SHARED->de_len = (uint64_t)(kvmh_de_end - kvmh_de_insn);
+	warm_up();
+	if (wl_run_freestanding(name, p, &sum) < 0)
+		return ~0ull; /* the harness checked the name; cannot happen */
+	return sum;
 }
 
-static uint64_t touch(uint64_t va, uint64_t len)
+static uint64_t touch(uint64_t va, uint64_t len, uint64_t mode)
 {
 	uint64_t sum = 0;
 	for (uint64_t off = 0; off < len; off += 4096) {
 		volatile uint64_t *w = (volatile uint64_t *)(va + off);
-		sum += *w;
-		*w = off;
+		if (mode != 1)
+			sum += *w;
+		if (mode != 2)
+			*w = off;
 	}
 	return sum;
 }
 
-/* The kernel services no spine workload uses yet, checked end to end.
+/* Kernel services checked end to end, in isolation.
  * Variants 1 and 2 must end in a fault the harness reports, 3 in its
  * timeout. */
 static uint64_t selftest(uint64_t variant)
@@ -152,12 +216,16 @@ void kvmh_guest_main(void)
 {
 	uint64_t sum = 0;
 	SHARED->tsc_resumed = rdtsc();
+	SHARED->tramp_rip = (uint64_t)kvmh_echo_tramp;
+	SHARED->invlpg_rip = (uint64_t)kvmh_invlpg_stub;
+	if (SHARED->echo_n)
+		apply_echo();
 	switch (SHARED->cmd) {
 	case KVMH_CMD_WORKLOAD:
 		sum = run_workload();
 		break;
 	case KVMH_CMD_TOUCH:
-		sum = touch(SHARED->cmd_arg[0], SHARED->cmd_arg[1]);
+		sum = touch(SHARED->cmd_arg[0], SHARED->cmd_arg[1], SHARED->cmd_arg[2]);
 		break;
 	case KVMH_CMD_CRASH:
 		sum = *(volatile uint64_t *)SHARED->cmd_arg[0];
@@ -173,6 +241,23 @@ void kvmh_guest_main(void)
 		}
 		break;
 	}
+	case KVMH_CMD_CPUID:
+		for (uint64_t i = 0; i < SHARED->cmd_arg[0]; i++) {
+			uint32_t a = 0, b, c = 0, d;
+			__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+			sum += a;
+		}
+		break;
+	case KVMH_CMD_KICK:
+		for (uint64_t i = 0; i < SHARED->cmd_arg[0]; i++)
+			*(volatile uint64_t *)KVMH_KICK_VA = i;
+		break;
+	case KVMH_CMD_DIVIDE:
+		SHARED->de_rip = (uint64_t)kvmh_de_insn;
+		SHARED->de_len = (uint64_t)(kvmh_de_end - kvmh_de_insn);
+		for (uint64_t i = 0; i < SHARED->cmd_arg[0]; i++)
+			kvmh_divide_error();
+		break;
 	case KVMH_CMD_PING:
 		for (uint64_t i = 0; i < SHARED->cmd_arg[0]; i++)
 			ring(KVMH_OP_PHASE, ~0ull, 0, 0);

@@ -44,6 +44,13 @@ int cli_setup(const char *cmd, const struct run_args *a, struct cfg *cfg,
 		cfg->host_format = PT_EPT;
 	if (rc == 0 && a->mode && !strcmp(a->mode, "npt"))
 		cfg->host_format = PT_NPT;
+	/* A workload's threads run on vCPUs of the same numbers. */
+	const struct wl_desc *d;
+	uint64_t p[WL_MAX_PARAMS + 1];
+	if (rc == 0 && a->workload && wl_parse(a->workload, &d, p, err) == 0)
+		for (unsigned i = 0; i < d->nparams; i++)
+			if (!strcmp(d->params[i].name, "threads") && p[i] > cfg->vcpus)
+				cfg->vcpus = p[i] < SIM_MAX_VCPUS ? (uint32_t)p[i] : SIM_MAX_VCPUS;
 	return rc;
 }
 

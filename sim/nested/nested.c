@@ -199,6 +199,18 @@ static void nested_sensitive(struct sim *s, struct vcpu *c, const struct vm_even
 		sim_vm_exit(s, c, &s->st.vm_exits_cr8, cf->nested_exit, cf->nested_cr8);
 }
 
+static void nested_ipi_send(struct sim *s, struct vcpu *from)
+{
+	if (!s->cfg.smp_posted)
+		sim_vm_exit(s, from, &s->st.vm_exits_ipi, s->cfg.nested_exit, s->cfg.smp_ipi_exit);
+}
+
+static void nested_ipi_recv(struct sim *s, struct vcpu *to)
+{
+	if (!s->cfg.smp_posted)
+		sim_vm_exit(s, to, &s->st.vm_exits_ipi, s->cfg.nested_exit, s->cfg.smp_inject_exit);
+}
+
 static void nested_cold(struct sim *s)
 {
 	struct nested *n = N(s);
@@ -277,6 +289,8 @@ const struct mmu_ops mmu_nested = {
 	.to_gpa = nested_to_gpa,
 	.sensitive = nested_sensitive,
 	.cold = nested_cold,
+	.ipi_send = nested_ipi_send,
+	.ipi_recv = nested_ipi_recv,
 	.p2m = nested_p2m,
 	.gpa_unmapped = nested_gpa_unmapped,
 };

@@ -32,6 +32,9 @@
  *    present, accessed, host-backed entries of the aligned group.
  *  - Zapping upper-level shadow entries or shadow pages flushes the vCPU's
  *    paging-structure caches, which could point at freed shadow tables.
+ *  - Several vCPUs share the shadow tables; every VMM handler that changes
+ *    them takes the per-VM MMU lock (KVM's mmu_lock) for its duration, and
+ *    waits while another vCPU's clock says it holds it (sim_mmu_lock).
  *  - Several VMs (sim/host.c): when the host takes a guest block away, every
  *    shadow leaf that maps it is zapped and the VM's TLBs and PWCs are
  *    flushed (which guest-virtual pages map it is not known).  The leaves
@@ -83,7 +86,7 @@ struct shadow {
 	struct root roots[MAX_ROOTS];
 	unsigned nroots;
 	uint64_t clock;
-	hpa_t cur_root;
+	hpa_t cur_root[SIM_MAX_VCPUS]; /* each vCPU's shadow root (its CR3) */
 	unsigned bt_seen; /* bit per event kind whose kernel handler BT has translated */
 	bool bt_adapted;
 	struct sim *s;
@@ -112,6 +115,14 @@ static void enter(struct sim *s, struct vcpu *c, uint64_t *reason, uint32_t vtx_
 	} else {
 		sim_vm_exit(s, c, reason, s->cfg.vtx_exit, vtx_handler);
 	}
+}
+
+/* VMM work on shadow state: under the per-VM MMU lock when several vCPUs
+ * run (sim_mmu_lock), then the handler's cycles. */
+static void vmm_work(struct sim *s, uint32_t cycles)
+{
+	sim_mmu_lock(s, cycles);
+	s->st.cycles_vmm += cycles;
 }
 
 /* BT translates each kind of kernel handler once. */
@@ -208,8 +219,9 @@ static void sp_zap(struct shadow *sh, struct sp *sp)
 		u64map_del(&sh->by_gtable, sp->gtable);
 	for (unsigned r = 0; r < sh->nroots; r++)
 		if (sh->roots[r].sp == id) {
-			if (sh->cur_root == sp->table)
-				sh->cur_root = 0;
+			for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
+				if (sh->cur_root[v] == sp->table)
+					sh->cur_root[v] = 0;
 			sh->roots[r] = sh->roots[--sh->nroots];
 			break;
 		}
@@ -217,7 +229,7 @@ static void sp_zap(struct shadow *sh, struct sp *sp)
 	sp->live = false;
 	sh->free_ids[sh->nfree++] = id;
 	s->st.shadow_zaps++;
-	s->st.cycles_vmm += s->cfg.vmm_zap;
+	vmm_work(s, s->cfg.vmm_zap);
 }
 
 /* Drop the shadow entry at spte; zap the shadow subtree it points to. */
@@ -328,7 +340,7 @@ static int back(struct shadow *sh, gpa_t gpa, hpa_t *hpa, enum page_size *hps)
 	struct sim *s = sh->s;
 	if (p2m_lookup(&sh->p2m, gpa, hpa, hps) == 0)
 		return 0;
-	s->st.cycles_vmm += s->cfg.vmm_host_alloc;
+	vmm_work(s, s->cfg.vmm_host_alloc);
 	int rc = p2m_back(&sh->p2m, gpa, &s->errmsg);
 	if (rc < 0)
 		return rc;
@@ -427,7 +439,7 @@ static int vmm_page_fault(struct sim *s, struct vcpu *c, gva_t va, unsigned need
 
 	/* Build the shadow path down to the leaf. */
 	struct physmem *hpm = sh->p2m.hpm;
-	hpa_t table = sh->cur_root;
+	hpa_t table = sh->cur_root[c->id];
 	for (unsigned l = top; l > sl; l--) {
 		hpa_t spte = table + pt_index(sh->sf, va, l) * PT_ENTRY_SIZE;
 		uint64_t se = physmem_read(hpm, spte);
@@ -458,11 +470,11 @@ static int vmm_page_fault(struct sim *s, struct vcpu *c, gva_t va, unsigned need
 	rmap_add(sh, gpa, spte, page, sl);
 	if (ad && was_present) {
 		s->st.ad_emulations++;
-		s->st.cycles_vmm += s->cfg.vmm_ad;
+		vmm_work(s, s->cfg.vmm_ad);
 	} else {
 		s->st.hidden_faults++;
 		s->st.shadow_fills++;
-		s->st.cycles_vmm += s->cfg.vmm_hidden_fault;
+		vmm_work(s, s->cfg.vmm_hidden_fault);
 		if (sl == 0 && lg == 0)
 			prefetch(sh, gt[0], table, pt_index(f, va, 0));
 	}
@@ -493,9 +505,9 @@ static int shadow_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
 	struct walk_io io = {shadow_fetch, shadow_store, s};
 	for (int attempt = 0; attempt < 8; attempt++) {
 		struct walk_out w;
-		if (!sh->cur_root) /* the root was zapped under us: rebuild it */
+		if (!sh->cur_root[c->id]) /* the root was zapped under us: rebuild it */
 			s->mode->cr3_write(s, c);
-		int rc = mmu_walk_1d(s, c, sh->sf, sh->cur_root, va, need, &io, rec, &w);
+		int rc = mmu_walk_1d(s, c, sh->sf, sh->cur_root[c->id], va, need, &io, rec, &w);
 		if (rc == MMU_OK) {
 			out->ps = (enum page_size)w.level;
 			out->pa_page = w.pa & ~(ps_bytes(out->ps) - 1);
@@ -508,7 +520,7 @@ static int shadow_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
 			return rc;
 		if (rc == REFLECT) {
 			s->st.guest_faults_reflected++;
-			s->st.cycles_vmm += s->cfg.vmm_reflect;
+			vmm_work(s, s->cfg.vmm_reflect);
 			return MMU_GUEST_FAULT;
 		}
 	}
@@ -524,7 +536,7 @@ static void shadow_pt_write(struct sim *s, gpa_t ea, uint64_t old, uint64_t val)
 	struct sp *sp = sp_of_gtable(sh, ea & ~0xfffull);
 	if (!sp || sp->unsync)
 		return; /* not write-protected */
-	struct vcpu *c = &s->cpu[0];
+	struct vcpu *c = s->cur_cpu;
 	bool callout = sh->bt && s->cfg.bt_adapt && sh->bt_adapted;
 	enter(s, c, &s->st.vm_exits_pf, s->cfg.vtx_pf, callout);
 	if (sh->bt && s->cfg.bt_adapt)
@@ -533,7 +545,7 @@ static void shadow_pt_write(struct sim *s, gpa_t ea, uint64_t old, uint64_t val)
 	/* A retranslated write is emulated inside the callout itself (Adams &
 	 * Agesen's ptemod under BT costs about one callout). */
 	if (!callout)
-		s->st.cycles_vmm += s->cfg.vmm_ptwrite;
+		vmm_work(s, s->cfg.vmm_ptwrite);
 	if (s->cfg.vmm_unsync && sp->level == 0) {
 		sp->unsync = true;
 		s->st.shadow_unsyncs++;
@@ -553,7 +565,7 @@ static void sync_all(struct sim *s)
 			physmem_write(sh->p2m.hpm, sp->table + j * PT_ENTRY_SIZE, 0);
 		sp->unsync = false;
 		s->st.shadow_syncs++;
-		s->st.cycles_vmm += s->cfg.vmm_sync;
+		vmm_work(s, s->cfg.vmm_sync);
 	}
 }
 
@@ -565,9 +577,9 @@ static void switch_root(struct sim *s, struct vcpu *c)
 	for (unsigned r = 0; r < sh->nroots; r++)
 		if (sh->roots[r].gcr3 == g) {
 			sh->roots[r].lru = sh->clock;
-			sh->cur_root = sh->sps[sh->roots[r].sp].table;
+			sh->cur_root[c->id] = sh->sps[sh->roots[r].sp].table;
 			s->st.shadow_root_switches++;
-			s->st.cycles_vmm += s->cfg.vmm_root_switch;
+			vmm_work(s, s->cfg.vmm_root_switch);
 			return;
 		}
 	unsigned limit = s->cfg.vmm_roots < MAX_ROOTS ? s->cfg.vmm_roots : MAX_ROOTS;
@@ -589,9 +601,9 @@ static void switch_root(struct sim *s, struct vcpu *c)
 		return;
 	}
 	sh->roots[sh->nroots++] = (struct root){.gcr3 = g, .sp = id, .lru = sh->clock};
-	sh->cur_root = sh->sps[id].table;
+	sh->cur_root[c->id] = sh->sps[id].table;
 	s->st.shadow_root_builds++;
-	s->st.cycles_vmm += s->cfg.vmm_root_build;
+	vmm_work(s, s->cfg.vmm_root_build);
 }
 
 static void shadow_cr3_write(struct sim *s, struct vcpu *c)
@@ -609,13 +621,13 @@ static void shadow_cr3_write(struct sim *s, struct vcpu *c)
 static void shadow_invlpg(struct sim *s, struct vcpu *c, const struct gos_proc *p, gva_t va)
 {
 	struct shadow *sh = SH(s);
-	if (c->cur != p || !sh->cur_root)
+	if (c->cur != p || !sh->cur_root[c->id])
 		return;
 	enter(s, c, &s->st.vm_exits_invlpg, s->cfg.vtx_invlpg, true);
 	if (sh->bt)
 		s->st.cycles_vmm += s->cfg.bt_invlpg;
 	/* Drop the shadow leaf for va (the next access refills it). */
-	hpa_t table = sh->cur_root;
+	hpa_t table = sh->cur_root[c->id];
 	for (int l = (int)sh->sf->levels - 1; l >= 0; l--) {
 		hpa_t spte = table + pt_index(sh->sf, va, (unsigned)l) * PT_ENTRY_SIZE;
 		uint64_t e = physmem_read(sh->p2m.hpm, spte);
@@ -624,7 +636,7 @@ static void shadow_invlpg(struct sim *s, struct vcpu *c, const struct gos_proc *
 		if (pt_is_leaf(sh->sf, e, (unsigned)l)) {
 			struct sp *sp = sp_of_table(sh, table);
 			if (sp && sp->unsync)
-				s->st.cycles_vmm += s->cfg.vmm_sync;
+				vmm_work(s, s->cfg.vmm_sync);
 			physmem_write(sh->p2m.hpm, spte, 0);
 			return;
 		}
@@ -635,7 +647,7 @@ static void shadow_invlpg(struct sim *s, struct vcpu *c, const struct gos_proc *
 /* The guest flushes its whole address space: a CR3 reload. */
 static void shadow_flush(struct sim *s, const struct gos_proc *p)
 {
-	struct vcpu *c = &s->cpu[0];
+	struct vcpu *c = s->cur_cpu;
 	if (c->cur != p)
 		return;
 	enter(s, c, &s->st.vm_exits_cr3, s->cfg.vtx_cr3, true);
@@ -682,6 +694,26 @@ static void shadow_sensitive(struct sim *s, struct vcpu *c, const struct vm_even
 		if (cf->vtx_exception)
 			sim_vm_exit(s, c, &s->st.vm_exits_exception, cf->vtx_exit, cf->vtx_exception);
 		break;
+	}
+}
+
+static void shadow_ipi_send(struct sim *s, struct vcpu *from)
+{
+	if (SH(s)->bt) {
+		enter(s, from, NULL, 0, true);
+		s->st.cycles_vmm += s->cfg.smp_ipi_exit;
+	} else if (!s->cfg.smp_posted) {
+		sim_vm_exit(s, from, &s->st.vm_exits_ipi, s->cfg.vtx_exit, s->cfg.smp_ipi_exit);
+	}
+}
+
+static void shadow_ipi_recv(struct sim *s, struct vcpu *to)
+{
+	if (SH(s)->bt) {
+		enter(s, to, NULL, 0, false);
+		s->st.cycles_vmm += s->cfg.smp_inject_exit;
+	} else if (!s->cfg.smp_posted) {
+		sim_vm_exit(s, to, &s->st.vm_exits_ipi, s->cfg.vtx_exit, s->cfg.smp_inject_exit);
 	}
 }
 
@@ -744,7 +776,8 @@ static int vtx_init(struct sim *s, struct vmerr *err) { return shadow_init_commo
 	.vmm_sees_faults = true, .fini = shadow_fini, .fill = shadow_fill, .to_gpa = shadow_to_gpa,                    \
 	.pt_write = shadow_pt_write, .cr3_write = shadow_cr3_write, .invlpg = shadow_invlpg,  \
 	.flush = shadow_flush, .table_freed = shadow_table_freed,                             \
-	.guest_fault = shadow_guest_fault, .sensitive = shadow_sensitive, .p2m = shadow_p2m,         \
+	.guest_fault = shadow_guest_fault, .sensitive = shadow_sensitive,                     \
+	.ipi_send = shadow_ipi_send, .ipi_recv = shadow_ipi_recv, .p2m = shadow_p2m,          \
 	.gpa_unmapped = shadow_gpa_unmapped
 
 const struct mmu_ops mmu_bt = {
