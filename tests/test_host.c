@@ -370,6 +370,42 @@ Test(host, every_access_right_under_host_and_guest_pressure)
 		}
 }
 
+/* The same with several vCPUs per VM: guest swap-outs are INVLPGs that
+ * become shootdowns, host swap-outs flush every vCPU of the victim VM. */
+Test(host, every_access_right_with_several_vcpus_per_vm)
+{
+	for (size_t m = 0; m < NMODES; m++)
+		for (int p = 0; p < 2; p++) {
+			const char *sets[] = {p ? "overcommit.reclaim=swap" : "overcommit.reclaim=balloon",
+					      "overcommit.host_mib=14", "machine.vcpus=4", "vmswitch.quantum=3000"};
+			struct cfg c = conf(sets, 4);
+			struct vmerr err = {{0}};
+			struct host *h = host_new(&c, &err);
+			cr_assert_not_null(h);
+			const char *wl[2] = {"compile:threads=4,jobs=16,tasks=64,pages=128", "gups:threads=2,mb=11,updates=40000"};
+			for (int v = 0; v < 2; v++) {
+				struct host_src src;
+				char ident[256];
+				cr_assert_eq(host_src_workload(&src, wl[v], ident, sizeof ident, &err), 0, "%s", err.msg);
+				struct cfg vc = c;
+				vc.vm_maxmem_mib = 12;
+				vc.vm_memory_mib = 7;
+				cr_assert_eq(host_add_vm(h, &vc, mmu_find(vmodes[m]), &src, &err), v, "%s", err.msg);
+				sim_set_check(host_vm(h, (unsigned)v), true, NULL, NULL);
+			}
+			cr_assert_eq(host_run(h, &err), 0, "%s: %s", vmodes[m], err.msg);
+			uint64_t reclaimed = 0;
+			for (unsigned v = 0; v < 2; v++) {
+				struct sim *s = host_vm(h, v);
+				cr_expect_eq(s->check_failures, 0, "%s, %s, VM %u: %llu wrong translations", vmodes[m],
+					     sets[0], v, (unsigned long long)s->check_failures);
+				reclaimed += s->st.host_swap_outs + s->st.guest_swap_outs;
+			}
+			cr_expect_gt(reclaimed, 0);
+			host_free(h);
+		}
+}
+
 /*
  * Two 8 MiB guests each fill 7 MiB on a 12 MiB host.  With static balloon
  * targets of 5 MiB, once free host memory falls under 6 % each balloon
