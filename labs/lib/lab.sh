@@ -103,8 +103,10 @@ vm_walk() {
 	[ -n "$VM_REFS" ] || lab_die "vmsim walk $* printed no 'references:' line"
 }
 
-# calc EXPR: awk arithmetic, printed with up to 6 significant digits.
+# calc EXPR: awk arithmetic, printed with up to 6 significant digits;
+# calc_int EXPR: rounded to an integer.
 calc() { awk "BEGIN { printf \"%.6g\n\", $1 }"; }
+calc_int() { awk "BEGIN { printf \"%.0f\n\", $1 }"; }
 
 # ---- reading answers ----
 
@@ -207,16 +209,15 @@ q_word() {
 		missing "no line '$1 = ...'; it should hold one of: $2"
 		return 1
 	fi
-	for w in $2; do
-		[ "$Q_VAL" = "$w" ] && return 0
+	for qw_word in $2; do
+		[ "$Q_VAL" = "$qw_word" ] && return 0
 	done
 	wrong "not one of: $2"
 	return 1
 }
 
 lab_done() {
-	total=$((N_RIGHT + N_WRONG + N_MISSING))
-	printf '%s: %d of %d right' "$LAB_NAME" "$N_RIGHT" "$total"
+	printf '%s: %d of %d right' "$LAB_NAME" "$N_RIGHT" $((N_RIGHT + N_WRONG + N_MISSING))
 	[ "$N_WRONG" -gt 0 ] && printf ', %d wrong' "$N_WRONG"
 	[ "$N_MISSING" -gt 0 ] && printf ', %d missing' "$N_MISSING"
 	printf '\n'
