@@ -617,11 +617,13 @@ static void access_slow(struct sim *s, struct vcpu *c, uint8_t op, gva_t va)
 			s->st.tlb_l1i_misses++;
 		else
 			s->st.tlb_l1d_misses++;
+		/* The STLB lookup takes its latency whether it hits or not: a walk
+		 * starts only after it misses. */
+		s->st.cycles_tlb += s->cfg.l2_latency;
 		e = l2_probe(c, va, &cls);
 		if (e) {
 			if ((e->val & need) == need) {
 				s->st.tlb_l2_hits++;
-				s->st.cycles_tlb += s->cfg.l2_latency;
 				if (cls == PS_4K)
 					s->st.tlb_l2_hits_4k++;
 				else if (cls == PS_2M)

@@ -60,7 +60,7 @@ void stats_print_text(const struct stats *s, const struct stats_ident *id, FILE 
 		stats_cycles_per_access(s));
 	for (unsigned i = 0; i < stats_count(); i++)
 		if (!strncmp(names[i], "cycles_", 7) && stats_value(s, i))
-			fprintf(f, "    %-16s %14" PRIu64 "  %6.2f%%  %s\n", names[i] + 7,
+			fprintf(f, "    %-16s %14" PRIu64 "  %6.2f%%  %s\n", names[i],
 				stats_value(s, i), pct(stats_value(s, i), cyc), descs[i]);
 	fprintf(f, "\nall non-zero counters:\n");
 	for (unsigned i = 0; i < stats_count(); i++)

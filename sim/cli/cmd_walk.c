@@ -25,7 +25,9 @@ static void usage(FILE *f)
 		"levels follows.  The last line is 'references: N'.\n\n"
 		"  -m MODE     %s\n"
 		"  --cold      empty every TLB, paging-structure cache, nested TLB and data cache\n"
-		"              first, so the walk pays for every reference\n"
+		"              first, so the walk pays for every reference (caches then fill\n"
+		"              during the walk itself; to see what a warm cache saves, compare\n"
+		"              runs without --cold, or switch caches off with -s)\n"
 		"  --va ADDR   virtual address to translate (hex with 0x, or decimal)\n"
 		"  --pid P     process whose address space to use (default: the first one)\n"
 		"  --json      {\"refs\": N, \"steps\": [...]} and the result\n",
