@@ -97,8 +97,8 @@ static struct answers read_answers(const char *path)
 		if (!*line)
 			continue;
 		cr_assert_lt(a.n, MAX_KEYS, "%s: more than %d keys", path, MAX_KEYS);
-		snprintf(a.key[a.n], sizeof a.key[0], "%s", line);
-		snprintf(a.val[a.n], sizeof a.val[0], "%s", eq + 1);
+		snprintf(a.key[a.n], sizeof a.key[0], "%.*s", (int)sizeof a.key[0] - 1, line);
+		snprintf(a.val[a.n], sizeof a.val[0], "%.*s", (int)sizeof a.val[0] - 1, eq + 1);
 		a.n++;
 	}
 	fclose(f);
