@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,8 @@ static int on_experiment(struct parse_ctx *pc, const char *name, const char *val
 	}
 	if (!strcmp(name, "title"))
 		return set_str(e->title, sizeof e->title, value, "title", pc);
+	if (!strcmp(name, "origin"))
+		return set_str(e->origin, sizeof e->origin, value, "origin", pc);
 	if (!strcmp(name, "config")) {
 		pc->seen_config = true;
 		return set_str(e->config, sizeof e->config, strcmp(value, "builtin") ? value : "",
@@ -304,7 +307,8 @@ static int on_experiment(struct parse_ctx *pc, const char *name, const char *val
 		return 1;
 	}
 	snprintf(pc->msg, sizeof pc->msg,
-		 "unknown key '%s' in [experiment] (name, title, config, set, modes, measure)", name);
+		 "unknown key '%s' in [experiment] (name, title, config, set, modes, measure, origin)",
+		 name);
 	return 0;
 }
 
@@ -347,13 +351,8 @@ static int on_workload(struct parse_ctx *pc, const char *wname, const char *name
 		}
 		char num[32];
 		snprintf(num, sizeof num, "%" PRIu64, p[idx]);
-		if (list_has(&w->p[idx], num)) {
-			snprintf(pc->msg, sizeof pc->msg, "workload %s: %s=%s listed twice", wname, name,
-				 num);
-			exp_list_free(&raw);
-			return 0;
-		}
-		exp_list_add(&w->p[idx], num);
+		if (!list_has(&w->p[idx], num)) /* overlapping ranges: each value once */
+			exp_list_add(&w->p[idx], num);
 	}
 	exp_list_free(&raw);
 	return 1;
@@ -445,16 +444,14 @@ static int on_sweep(struct parse_ctx *pc, const char *name, const char *value)
 			cfg_get(&scratch, keys.v[k], canon[k], sizeof canon[k]);
 		}
 		exp_list_free(&tup);
-		for (unsigned t = 0; t < ax->nvals; t++) {
-			bool same = true;
-			for (unsigned k = 0; same && k < keys.n; k++)
-				same = !strcmp(ax->vals.v[t * keys.n + k], canon[k]);
-			if (same) {
-				snprintf(pc->msg, sizeof pc->msg, "[sweep] %s: value '%s' listed twice", name,
-					 raw.v[i]);
-				goto out;
-			}
+		bool dup = false; /* overlapping ranges: each value once */
+		for (unsigned t = 0; t < ax->nvals && !dup; t++) {
+			dup = true;
+			for (unsigned k = 0; dup && k < keys.n; k++)
+				dup = !strcmp(ax->vals.v[t * keys.n + k], canon[k]);
 		}
+		if (dup)
+			continue;
 		for (unsigned k = 0; k < keys.n; k++)
 			exp_list_add(&ax->vals, canon[k]);
 		ax->nvals++;
@@ -491,12 +488,20 @@ static int on_figure(struct parse_ctx *pc, const char *fname, const char *name, 
 	STR(x)
 	STR(series)
 	STR(panel)
-	STR(per)
 	STR(baseline)
 	STR(xlabel)
 	STR(ylabel)
 	STR(title)
 #undef STR
+	if (!strcmp(name, "per")) { /* a list: continuation lines append */
+		size_t n = strlen(f->per);
+		if (n + strlen(value) + 3 > sizeof f->per) {
+			snprintf(pc->msg, sizeof pc->msg, "figure %s: per: too long", fname);
+			return 0;
+		}
+		snprintf(f->per + n, sizeof f->per - n, "%s%s", n ? ", " : "", value);
+		return 1;
+	}
 	if (!strcmp(name, "y")) {
 		struct exp_list l = {0};
 		exp_list_split(&l, value, ',');
@@ -1062,7 +1067,9 @@ int exp_table_read(struct exp_table *t, const char *path, struct vmerr *err)
 		lines += *p == '\n';
 	char *line = mem, *nl = strchr(line, '\n');
 	*nl = 0;
-	unsigned nc = exp_csv_split(line, NULL, 0);
+	char *count = strdup(line);
+	unsigned nc = count ? exp_csv_split(count, NULL, 0) : 1;
+	free(count);
 	t->cols = malloc(nc * sizeof *t->cols);
 	t->cells = malloc((lines ? lines : 1) * nc * sizeof *t->cells);
 	if (!t->cols || !t->cells) {
@@ -1169,6 +1176,13 @@ struct fig_ctx {
 	struct exp_list permap; /* "workload:column" pairs */
 	int bcol;
 	const char *bval;
+	/* x as scaled numbers: "COL/N", or per workload "gups:wl.mb, chase:wl.pages/256" */
+	struct xterm {
+		char wl[64]; /* "" = every workload */
+		int col;
+		double mul;
+	} xm[16];
+	unsigned nxm;
 	/* baseline rows sorted by the hash of their other parameters */
 	struct bent { uint64_t h, row; } *base;
 	uint64_t nbase;
@@ -1197,6 +1211,67 @@ static int bent_cmp(const void *a, const void *b)
 {
 	const struct bent *x = a, *y = b;
 	return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/* The row's x: the column(s) as text, or a scaled number. */
+static void x_value(const struct fig_ctx *c, uint64_t r, char *buf, size_t len)
+{
+	if (!c->nxm) {
+		colref_value(c->t, r, &c->x, buf, len);
+		return;
+	}
+	const char *w = exp_cell(c->t, r, (unsigned)c->wlcol);
+	buf[0] = 0;
+	for (unsigned i = 0; i < c->nxm; i++)
+		if (!c->xm[i].wl[0] || !strcmp(c->xm[i].wl, w)) {
+			double v = num(exp_cell(c->t, r, (unsigned)c->xm[i].col));
+			if (!isnan(v))
+				snprintf(buf, len, "%.6g", v * c->xm[i].mul);
+			return;
+		}
+}
+
+static int x_setup(struct fig_ctx *c, const struct exp_figure *f, struct vmerr *err)
+{
+	if (!strpbrk(f->x, ":/*"))
+		return colref_resolve(c->t, f, "x", f->x, &c->x, err);
+	struct exp_list terms = {0};
+	int rc = 0;
+	exp_list_split(&terms, f->x, ',');
+	for (unsigned i = 0; i < terms.n && rc == 0; i++) {
+		struct xterm *xt = &c->xm[c->nxm];
+		char *t = terms.v[i], *colon = strchr(t, ':'), *op;
+		if (c->nxm == VM_ARRAY_SIZE(c->xm) || (!colon && terms.n > 1)) {
+			rc = vmerr_set(err, VM_EINPUT, "[figure %s] x = %s: expected COLUMN, COLUMN/N, "
+				       "COLUMN*N or a list of WORKLOAD:COLUMN[/N]", f->name, f->x);
+			break;
+		}
+		xt->wl[0] = 0;
+		if (colon) {
+			*colon = 0;
+			snprintf(xt->wl, sizeof xt->wl, "%s", trim(t));
+			t = colon + 1;
+		}
+		xt->mul = 1;
+		if ((op = strpbrk(t, "/*"))) {
+			double n = num(trim(op + 1));
+			if (isnan(n) || n == 0) {
+				rc = vmerr_set(err, VM_EINPUT, "[figure %s] x: '%s' is not a non-zero number",
+					       f->name, op + 1);
+				break;
+			}
+			xt->mul = *op == '/' ? 1 / n : n;
+			*op = 0;
+		}
+		if ((xt->col = exp_table_col(c->t, trim(t))) < 0) {
+			rc = vmerr_set(err, VM_EINPUT, "[figure %s] x = %s: runs.csv has no column '%s'",
+				       f->name, f->x, trim(t));
+			break;
+		}
+		c->nxm++;
+	}
+	exp_list_free(&terms);
+	return rc;
 }
 
 static bool row_ok(const struct fig_ctx *c, uint64_t r)
@@ -1275,7 +1350,7 @@ static int fig_setup(struct fig_ctx *c, const struct exp_figure *f, const struct
 	if (c->errcol < 0 || c->runcol < 0 || c->wlcol < 0)
 		return vmerr_set(err, VM_EINPUT, "not a runs.csv written by 'vmsim sweep' (no run, "
 				 "workload or error column)");
-	if ((rc = colref_resolve(t, f, "x", f->x, &c->x, err)) < 0 ||
+	if ((rc = x_setup(c, f, err)) < 0 ||
 	    (rc = colref_resolve(t, f, "series", f->series, &c->series, err)) < 0 ||
 	    (rc = colref_resolve(t, f, "panel", f->panel, &c->panel, err)) < 0)
 		return rc;
@@ -1366,7 +1441,7 @@ int exp_figure_data(const struct experiment *e, const struct exp_figure *f,
 	struct exp_list panels = {0}, xs = {0}, series = {0};
 	double *val = NULL;
 	int64_t *owner = NULL;
-	unsigned *where = NULL;
+	unsigned *where = NULL, *xorder = NULL;
 	int rc = fig_setup(&c, f, t, err);
 	if (rc < 0)
 		goto out;
@@ -1384,7 +1459,11 @@ int exp_figure_data(const struct experiment *e, const struct exp_figure *f,
 		char v[256];
 		colref_value(t, r, &c.panel, v, sizeof v);
 		where[3 * r] = intern(&panels, v);
-		colref_value(t, r, &c.x, v, sizeof v);
+		x_value(&c, r, v, sizeof v);
+		if (!v[0]) { /* no x for this row's workload */
+			where[3 * r] = UINT_MAX;
+			continue;
+		}
 		where[3 * r + 1] = intern(&xs, v);
 		colref_value(t, r, &c.series, v, sizeof v);
 		where[3 * r + 2] = intern(&series, v);
@@ -1402,7 +1481,7 @@ int exp_figure_data(const struct experiment *e, const struct exp_figure *f,
 		owner[i] = -1;
 	}
 	for (uint64_t r = 0; r < t->nrows; r++) {
-		if (!row_kept(&c, r))
+		if (!row_kept(&c, r) || where[3 * r] == UINT_MAX)
 			continue;
 		size_t base = ((size_t)where[3 * r] * xs.n + where[3 * r + 1]) * width +
 			      (size_t)where[3 * r + 2] * f->ny;
@@ -1430,6 +1509,24 @@ int exp_figure_data(const struct experiment *e, const struct exp_figure *f,
 			val[base + j] = cell_value(&c, r, j);
 		}
 	}
+
+	/* Numeric x values are drawn in numeric order, whatever the run order. */
+	xorder = malloc((xs.n ? xs.n : 1) * sizeof *xorder);
+	if (!xorder) {
+		rc = vmerr_set(err, VM_ENOMEM, "out of memory");
+		goto out;
+	}
+	bool numeric = true;
+	for (unsigned x = 0; x < xs.n; x++) {
+		xorder[x] = x;
+		numeric &= !isnan(num(xs.v[x]));
+	}
+	for (unsigned a = 1; numeric && a < xs.n; a++) /* insertion sort: few values */
+		for (unsigned b = a; b > 0 && num(xs.v[xorder[b - 1]]) > num(xs.v[xorder[b]]); b--) {
+			unsigned tmp = xorder[b];
+			xorder[b] = xorder[b - 1];
+			xorder[b - 1] = tmp;
+		}
 
 	fprintf(out, "# vmsim plot: figure %s of experiment %s (%s)\n", f->name, e->name, e->path);
 	fprintf(out, "# rows: %s; columns: %s%s%s; values: %s", f->x,
@@ -1461,7 +1558,8 @@ int exp_figure_data(const struct experiment *e, const struct exp_figure *f,
 				put_field(out, title);
 			}
 		fputc('\n', out);
-		for (unsigned x = 0; x < xs.n; x++) {
+		for (unsigned xi = 0; xi < xs.n; xi++) {
+			unsigned x = xorder[xi];
 			size_t base = ((size_t)p * xs.n + x) * width;
 			bool any = false;
 			for (size_t k = 0; k < width; k++)
@@ -1488,6 +1586,7 @@ out:
 	free(val);
 	free(owner);
 	free(where);
+	free(xorder);
 	return rc;
 }
 
@@ -1514,7 +1613,7 @@ void exp_figure_caption(const struct experiment *e, const struct exp_figure *f,
 		n += (size_t)snprintf(buf + n, len - n, " | workloads");
 		for (unsigned i = 0; i < wls.n && n < len; i++)
 			n += (size_t)snprintf(buf + n, len - n, "%s %s", i ? "," : "", wls.v[i]);
-		n += (size_t)snprintf(buf + n, len - n, " (parameters in runs.csv)");
+		n += (size_t)snprintf(buf + n, len - n, " (parameters: runs.csv)");
 	} else {
 		for (unsigned i = 0; i < wls.n && n < len; i++) {
 			n += (size_t)snprintf(buf + n, len - n, " | %s", wls.v[i]);
@@ -1549,8 +1648,9 @@ void exp_figure_caption(const struct experiment *e, const struct exp_figure *f,
 		}
 	}
 	if (n < len)
-		snprintf(buf + n, len - n, " | %s | vmsim sweep %s",
-			 e->measure_phase ? "measured phase only" : "whole run", e->path);
+		snprintf(buf + n, len - n, " | %s | %s",
+			 e->measure_phase ? "measured phase" : "whole run",
+			 e->origin[0] ? e->origin : e->path);
 out:
 	fig_free(&c);
 	exp_list_free(&wls);

@@ -6,6 +6,8 @@
  *   [experiment]
  *   name    = tlb-reach                  ; results/<name>/ (default: file name)
  *   title   = ...                        ; one line, for listings
+ *   origin  = experiments/tlb-reach.ini  ; written by vmsim sweep into the copy
+ *                                        ; it keeps in results/<name>/
  *   config  = configs/default.ini        ; base profile; "builtin" = built-in defaults
  *   set     = tlb.pcid=off               ; a fixed override (repeatable)
  *   modes   = native, nested             ; an axis
@@ -107,6 +109,7 @@ struct experiment {
 	char path[4096];    /* the file read */
 	char name[128];     /* results/<name> */
 	char title[256];
+	char origin[4096];  /* in the copy a sweep keeps: the file it came from */
 	char config[4096];  /* base profile as written; "" = built-in defaults */
 	char config_path[4096]; /* resolved path ("" = built-in) */
 	uint64_t config_hash;   /* FNV-1a of the profile's bytes (0 for built-in) */

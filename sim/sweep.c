@@ -112,6 +112,9 @@ static int write_atomic(const char *path, const char *data, size_t len, struct v
 	return 0;
 }
 
+/* DIR/experiment.ini: the experiment as run, for 'vmsim plot DIR'.  A
+ * leading [experiment] section names it and its origin, so the copy keeps
+ * the name its file name gave it. */
 static int copy_experiment(const struct experiment *e, const char *dir, struct vmerr *err)
 {
 	char dst[4200];
@@ -120,11 +123,27 @@ static int copy_experiment(const struct experiment *e, const char *dir, struct v
 	char *text = read_all(e->path, &len);
 	if (!text)
 		return vmerr_set(err, VM_EINPUT, "%s: cannot read: %s", e->path, strerror(errno));
-	struct stat a, b;
-	int rc = 0;
-	if (!(stat(e->path, &a) == 0 && stat(dst, &b) == 0 && a.st_ino == b.st_ino &&
-	      a.st_dev == b.st_dev))
-		rc = write_atomic(dst, text, len, err);
+	char head[8400];
+	int hl = snprintf(head, sizeof head,
+			  "; copied by vmsim sweep; the sweep ran this experiment\n"
+			  "[experiment]\nname = %s\norigin = %s\n\n",
+			  e->name, e->origin[0] ? e->origin : e->path);
+	char *buf = malloc(len + (size_t)hl + 1);
+	int rc;
+	if (!buf)
+		rc = vmerr_set(err, VM_ENOMEM, "out of memory");
+	else {
+		const char *body = text;
+		/* A copy of a copy: keep one header. */
+		if (!strncmp(text, head, strcspn(head, "\n") + 1)) {
+			body = strstr(text, "\n\n");
+			body = body ? body + 2 : text;
+		}
+		memcpy(buf, head, (size_t)hl);
+		memcpy(buf + hl, body, len - (size_t)(body - text));
+		rc = write_atomic(dst, buf, (size_t)hl + len - (size_t)(body - text), err);
+	}
+	free(buf);
 	free(text);
 	return rc;
 }
