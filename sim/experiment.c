@@ -358,20 +358,62 @@ static int on_workload(struct parse_ctx *pc, const char *wname, const char *name
 	return 1;
 }
 
-static struct exp_axis *axis_with_key(struct experiment *e, const char *key)
+static struct exp_axis *axis_with_key(struct experiment *e, unsigned block, const char *key)
 {
 	for (unsigned a = 0; a < e->naxes; a++)
 		for (unsigned k = 0; k < e->axes[a].nkeys; k++)
-			if (!strcmp(e->axes[a].keys[k], key))
+			if (e->axes[a].block == block && !strcmp(e->axes[a].keys[k], key))
 				return &e->axes[a];
 	return NULL;
 }
 
-static int on_sweep(struct parse_ctx *pc, const char *name, const char *value)
+static bool is_swept(const struct experiment *e, const char *key)
+{
+	for (unsigned k = 0; k < e->nkcols; k++)
+		if (!strcmp(e->kcols[k], key))
+			return true;
+	return false;
+}
+
+static int kcol_of(struct experiment *e, const char *key)
+{
+	for (unsigned k = 0; k < e->nkcols; k++)
+		if (!strcmp(e->kcols[k], key))
+			return (int)k;
+	if (e->nkcols == EXP_MAX_KEYS)
+		return -1;
+	e->kcols[e->nkcols] = strdup(key);
+	return e->kcols[e->nkcols] ? (int)e->nkcols++ : -1;
+}
+
+static int block_of(struct parse_ctx *pc, const char *name)
+{
+	struct experiment *e = pc->e;
+	for (unsigned b = 0; b < e->nblocks; b++)
+		if (!strcmp(e->blocks[b].name, name))
+			return (int)b;
+	if (strlen(name) >= sizeof e->blocks[0].name || strpbrk(name, ", \"")) {
+		snprintf(pc->msg, sizeof pc->msg, "[sweep %s]: name a sweep with at most %zu "
+			 "characters, without spaces, commas or quotes", name,
+			 sizeof e->blocks[0].name - 1);
+		return -1;
+	}
+	struct exp_block *nb = realloc(e->blocks, (e->nblocks + 1) * sizeof *nb);
+	if (!nb)
+		return -1;
+	e->blocks = nb;
+	memset(&nb[e->nblocks], 0, sizeof *nb);
+	strcpy(nb[e->nblocks].name, name);
+	return (int)e->nblocks++;
+}
+
+static int on_sweep(struct parse_ctx *pc, const char *bname, const char *name, const char *value)
 {
 	struct experiment *e = pc->e;
 	struct exp_list keys = {0}, raw = {0};
-	int ok = 0;
+	int ok = 0, block = block_of(pc, bname);
+	if (block < 0)
+		goto out;
 	if (exp_list_split(&keys, name, '+') < 0)
 		goto out;
 	if (keys.n == 0 || keys.n > EXP_MAX_ZIP) {
@@ -380,7 +422,7 @@ static int on_sweep(struct parse_ctx *pc, const char *name, const char *value)
 		goto out;
 	}
 	/* A repeated line appends to the axis it started. */
-	struct exp_axis *ax = axis_with_key(e, keys.v[0]);
+	struct exp_axis *ax = axis_with_key(e, (unsigned)block, keys.v[0]);
 	if (ax) {
 		bool same = ax->nkeys == keys.n;
 		for (unsigned k = 0; same && k < keys.n; k++)
@@ -392,15 +434,11 @@ static int on_sweep(struct parse_ctx *pc, const char *name, const char *value)
 		}
 	} else {
 		for (unsigned k = 0; k < keys.n; k++) {
-			if (axis_with_key(e, keys.v[k])) {
+			if (axis_with_key(e, (unsigned)block, keys.v[k])) {
 				snprintf(pc->msg, sizeof pc->msg, "[sweep] %s: key %s is already on another axis",
 					 name, keys.v[k]);
 				goto out;
 			}
-		}
-		if (e->nkcols + keys.n > EXP_MAX_KEYS) {
-			snprintf(pc->msg, sizeof pc->msg, "[sweep]: more than %d swept keys", EXP_MAX_KEYS);
-			goto out;
 		}
 		struct exp_axis *na = realloc(e->axes, (e->naxes + 1) * sizeof *na);
 		if (!na)
@@ -408,10 +446,17 @@ static int on_sweep(struct parse_ctx *pc, const char *name, const char *value)
 		e->axes = na;
 		ax = &e->axes[e->naxes++];
 		memset(ax, 0, sizeof *ax);
+		ax->block = (unsigned)block;
 		ax->nkeys = keys.n;
 		for (unsigned k = 0; k < keys.n; k++) {
+			int kc = kcol_of(e, keys.v[k]);
 			ax->keys[k] = strdup(keys.v[k]);
-			e->kcols[e->nkcols++] = ax->keys[k];
+			if (kc < 0 || !ax->keys[k]) {
+				snprintf(pc->msg, sizeof pc->msg, "[sweep]: more than %d swept keys",
+					 EXP_MAX_KEYS);
+				goto out;
+			}
+			ax->kcol[k] = (unsigned)kc;
 		}
 	}
 	if (keys.n == 1) {
@@ -559,12 +604,15 @@ static int on_line(void *user, const char *section, const char *name, const char
 	else if (!strncmp(section, "workload ", 9))
 		ok = on_workload(pc, trim((char *)(uintptr_t)(section + 9)), name, value);
 	else if (!strcmp(section, "sweep"))
-		ok = on_sweep(pc, name, value);
+		ok = on_sweep(pc, "", name, value);
+	else if (!strncmp(section, "sweep ", 6))
+		ok = on_sweep(pc, trim((char *)(uintptr_t)(section + 6)), name, value);
 	else if (!strncmp(section, "figure ", 7))
 		ok = on_figure(pc, trim((char *)(uintptr_t)(section + 7)), name, value);
 	else {
 		snprintf(pc->msg, sizeof pc->msg,
-			 "unknown section [%s] (experiment, workload NAME, sweep, figure NAME)", section);
+			 "unknown section [%s] (experiment, workload NAME, sweep [NAME], figure NAME)",
+			 section);
 		ok = 0;
 	}
 	if (!ok) {
@@ -741,16 +789,11 @@ static int check_figures(struct experiment *e, struct vmerr *err)
 }
 
 /* Keys that are fine one by one may clash together (entries not a multiple
- * of ways): load every combination of the [sweep] values once, up front. */
+ * of ways): load every combination of each block's values once, up front. */
 static int check_combinations(struct experiment *e, struct vmerr *err)
 {
-	uint64_t n = 1;
-	for (unsigned a = 0; a < e->naxes; a++)
-		n *= e->axes[a].nvals;
-	if (n > 100000 || !e->naxes)
-		return 0;
-	char **sets = malloc((e->sets.n + e->nkcols + 1) * sizeof *sets);
-	char *store = malloc(e->nkcols * 256 + 1);
+	char **sets = malloc((e->sets.n + EXP_MAX_KEYS + 1) * sizeof *sets);
+	char *store = malloc(EXP_MAX_KEYS * 256 + 1);
 	int rc = 0;
 	if (!sets || !store) {
 		rc = vmerr_set(err, VM_ENOMEM, "out of memory");
@@ -758,30 +801,36 @@ static int check_combinations(struct experiment *e, struct vmerr *err)
 	}
 	for (unsigned s = 0; s < e->sets.n; s++)
 		sets[s] = e->sets.v[s];
-	for (uint64_t i = 0; i < n && rc == 0; i++) {
-		uint64_t x = i;
-		unsigned k = e->nkcols, m = e->sets.n;
-		for (unsigned a = e->naxes; a-- > 0;) {
-			const struct exp_axis *ax = &e->axes[a];
-			unsigned t = (unsigned)(x % ax->nvals);
-			x /= ax->nvals;
-			k -= ax->nkeys;
-			for (unsigned j = 0; j < ax->nkeys; j++) {
-				char *slot = store + (size_t)(k + j) * 256;
-				snprintf(slot, 256, "%s=%s", ax->keys[j], ax->vals.v[t * ax->nkeys + j]);
-				sets[m + k + j] = slot;
+	for (unsigned b = 0; b < e->nblocks && rc == 0; b++) {
+		if (e->blocks[b].nvals > 100000)
+			continue;
+		for (uint64_t i = 0; i < e->blocks[b].nvals && rc == 0; i++) {
+			uint64_t x = i;
+			unsigned m = 0;
+			for (unsigned a = e->naxes; a-- > 0;) {
+				const struct exp_axis *ax = &e->axes[a];
+				if (ax->block != b)
+					continue;
+				unsigned t = (unsigned)(x % ax->nvals);
+				x /= ax->nvals;
+				for (unsigned j = 0; j < ax->nkeys; j++, m++) {
+					char *slot = store + (size_t)m * 256;
+					snprintf(slot, 256, "%s=%s", ax->keys[j], ax->vals.v[t * ax->nkeys + j]);
+					sets[e->sets.n + m] = slot;
+				}
 			}
-		}
-		struct cfg cfg;
-		struct vmerr e2;
-		if (cfg_load(&cfg, e->config_path[0] ? e->config_path : NULL, sets,
-			     (int)(e->sets.n + e->nkcols), &e2) < 0) {
-			char combo[512] = "";
-			for (unsigned j = 0; j < e->nkcols; j++)
-				snprintf(combo + strlen(combo), sizeof combo - strlen(combo), "%s%s",
-					 j ? " " : "", sets[e->sets.n + j]);
-			rc = vmerr_set(err, VM_EINPUT, "%s: [sweep] the combination %s does not make a "
-				       "valid machine: %s", e->path, combo, e2.msg);
+			struct cfg cfg;
+			struct vmerr e2;
+			if (cfg_load(&cfg, e->config_path[0] ? e->config_path : NULL, sets,
+				     (int)(e->sets.n + m), &e2) < 0) {
+				char combo[512] = "";
+				for (unsigned j = 0; j < m; j++)
+					snprintf(combo + strlen(combo), sizeof combo - strlen(combo), "%s%s",
+						 j ? " " : "", sets[e->sets.n + j]);
+				rc = vmerr_set(err, VM_EINPUT, "%s: [sweep%s%s] the combination %s does not "
+					       "make a valid machine: %s", e->path, e->blocks[b].name[0] ? " " : "",
+					       e->blocks[b].name, combo, e2.msg);
+			}
 		}
 	}
 out:
@@ -820,11 +869,29 @@ int exp_load(struct experiment *e, const char *path, unsigned flags, struct vmer
 		exp_list_add(&e->modes, "native");
 	if (!e->nwl)
 		return vmerr_set(err, VM_EINPUT, "%s: no [workload NAME] section: nothing to run", path);
+	for (unsigned b = 0; b < e->nblocks; b++)
+		if (e->nblocks > 1 && !e->blocks[b].name[0])
+			return vmerr_set(err, VM_EINPUT, "%s: several [sweep] sections: name each one "
+					 "([sweep NAME]), the name goes in the 'sweep' column", path);
+	if (!e->nblocks) { /* no [sweep]: one combination, the base profile */
+		if (!(e->blocks = calloc(1, sizeof *e->blocks)))
+			return vmerr_set(err, VM_ENOMEM, "out of memory");
+		e->nblocks = 1;
+	}
+	e->sweep_col = e->nblocks > 1;
+	for (unsigned b = 0; b < e->nblocks; b++) {
+		e->blocks[b].nvals = 1;
+		for (unsigned a = 0; a < e->naxes; a++)
+			if (e->axes[a].block == b)
+				e->blocks[b].nvals *= e->axes[a].nvals;
+		e->blocks[b].first = e->ncombos;
+		e->ncombos += e->blocks[b].nvals;
+	}
 	for (unsigned s = 0; s < e->sets.n; s++) {
 		char key[128];
 		snprintf(key, sizeof key, "%s", e->sets.v[s]);
 		*strchr(key, '=') = 0;
-		if (axis_with_key(e, key))
+		if (is_swept(e, key))
 			return vmerr_set(err, VM_EINPUT,
 					 "%s: %s is both a fixed 'set' and a [sweep] axis; keep one", path, key);
 	}
@@ -839,15 +906,21 @@ int exp_load(struct experiment *e, const char *path, unsigned flags, struct vmer
 			      (int)e->sets.n, err);
 		if (rc < 0)
 			return rc;
+		for (unsigned k = 0; k < e->nkcols; k++) {
+			char v[256];
+			cfg_get(&cfg, e->kcols[k], v, sizeof v);
+			e->kdef[k] = strdup(v);
+		}
 		if ((rc = check_combinations(e, err)) < 0)
 			return rc;
 	}
+	for (unsigned k = 0; k < e->nkcols; k++)
+		if (!e->kdef[k] && !(e->kdef[k] = strdup("")))
+			return vmerr_set(err, VM_ENOMEM, "out of memory");
 	if ((rc = check_figures(e, err)) < 0)
 		return rc;
 
-	uint64_t per = e->modes.n;
-	for (unsigned a = 0; a < e->naxes; a++)
-		per *= e->axes[a].nvals;
+	uint64_t per = e->modes.n * e->ncombos;
 	for (unsigned i = 0; i < e->nwl; i++) {
 		struct exp_workload *w = &e->wl[i];
 		w->first = e->nruns;
@@ -877,6 +950,11 @@ void exp_free(struct experiment *e)
 		exp_list_free(&e->axes[a].vals);
 	}
 	free(e->axes);
+	free(e->blocks);
+	for (unsigned k = 0; k < e->nkcols; k++) {
+		free(e->kcols[k]);
+		free(e->kdef[k]);
+	}
 	for (unsigned i = 0; i < e->nfig; i++) {
 		for (unsigned y = 0; y < e->fig[i].ny; y++)
 			free(e->fig[i].y[y]);
@@ -903,14 +981,25 @@ void exp_run_get(const struct experiment *e, uint64_t i, struct exp_run *r)
 	r->w = w;
 	r->mode = e->modes.v[x % e->modes.n];
 	x /= e->modes.n;
-	unsigned kc = e->nkcols;
+	uint64_t c = x % e->ncombos;
+	x /= e->ncombos;
+	unsigned b = 0;
+	while (b + 1 < e->nblocks && c >= e->blocks[b].first + e->blocks[b].nvals)
+		b++;
+	r->block = &e->blocks[b];
+	c -= e->blocks[b].first;
+	for (unsigned k = 0; k < e->nkcols; k++)
+		r->kval[k] = e->kdef[k];
 	for (unsigned a = e->naxes; a-- > 0;) {
 		const struct exp_axis *ax = &e->axes[a];
-		unsigned t = (unsigned)(x % ax->nvals);
-		x /= ax->nvals;
-		kc -= ax->nkeys;
-		for (unsigned k = 0; k < ax->nkeys; k++)
-			r->kval[kc + k] = ax->vals.v[t * ax->nkeys + k];
+		if (ax->block != b)
+			continue;
+		unsigned t = (unsigned)(c % ax->nvals);
+		c /= ax->nvals;
+		for (unsigned k = 0; k < ax->nkeys; k++) {
+			r->kval[ax->kcol[k]] = ax->vals.v[t * ax->nkeys + k];
+			r->kswept[ax->kcol[k]] = true;
+		}
 	}
 	for (unsigned j = w->desc->nparams + 1; j-- > 0;) {
 		r->pval[j] = w->p[j].v[x % w->p[j].n];
@@ -939,6 +1028,8 @@ int exp_run_sets(const struct experiment *e, const struct exp_run *r, char **out
 		out[n++] = e->sets.v[s];
 	}
 	for (unsigned k = 0; k < e->nkcols; k++) {
+		if (!r->kswept[k])
+			continue; /* the base profile's value */
 		int w = snprintf(store + used, len - used, "%s=%s", e->kcols[k], r->kval[k]);
 		if (n == max || w < 0 || (size_t)w >= len - used)
 			return -1;
@@ -957,7 +1048,10 @@ void exp_run_key(const struct experiment *e, const struct exp_run *r, char key[1
 	MIX(r->mode);
 	exp_run_spec(e, r, spec, sizeof spec);
 	MIX(spec);
+	MIX(r->block->name);
 	for (unsigned k = 0; k < e->nkcols; k++) {
+		if (!r->kswept[k])
+			continue; /* the profile's value: its bytes are hashed below */
 		MIX(e->kcols[k]);
 		MIX(r->kval[k]);
 	}

@@ -17,15 +17,19 @@
  *   pages   = 1..65536 *2                ; a parameter axis: a value, a list "a, b, c"
  *   steps   = 200k                       ;   or a range "A..B *F" / "A..B +S"
  *   [sweep]
- *   tlb.l2.entries = 512, 1536           ; any config key with a list is an axis;
+ *   tlb.l2.entries = 768, 1536           ; any config key with a list is an axis;
  *   guest.page+host.page = 4k/4k, 2m/2m  ; '+' zips keys into one axis
+ *   [sweep NAME]                         ; several named sweeps add up: each is
+ *                                        ; its own product, and a 'sweep' column
+ *                                        ; says which one a run came from
  *   [figure NAME]                        ; see struct exp_figure
  *
  * A repeated key (or an indented continuation line) appends to its list.
  *
  * Runs are numbered 0..n-1: workloads in file order, then that workload's
  * parameter combinations (parameters in the workload's own order), then the
- * [sweep] axes in file order, then modes -- the last varies fastest.  A run's
+ * [sweep] sections and their axes in file order, then modes -- the last
+ * varies fastest.  A run's
  * key is a hash of everything that decides its result (mode, workload and
  * parameters, swept values, the base profile's path and bytes, the fixed
  * overrides, the measure setting), so a row of runs.csv can be matched to its
@@ -77,11 +81,22 @@ struct exp_list {
 };
 
 struct exp_axis {
+	unsigned block;          /* the [sweep] section it belongs to */
 	unsigned nkeys;
 	char *keys[EXP_MAX_ZIP]; /* dotted config keys */
+	unsigned kcol[EXP_MAX_ZIP]; /* their columns (kcols index) */
 	/* values: nvals tuples of nkeys strings, tuple t at vals.v[t * nkeys] */
 	struct exp_list vals;
 	unsigned nvals;
+};
+
+/* One [sweep] or [sweep NAME] section: the product of its axes.  Blocks
+ * add up: a run takes its config values from one block, and the base
+ * profile's value for every key the block does not sweep. */
+struct exp_block {
+	char name[64];
+	uint64_t nvals;  /* product of its axes' values */
+	uint64_t first;  /* offset among all blocks' combinations */
 };
 
 struct exp_workload {
@@ -120,6 +135,9 @@ struct experiment {
 	unsigned nwl;
 	struct exp_axis *axes;
 	unsigned naxes;
+	struct exp_block *blocks; /* at least one, possibly without axes */
+	unsigned nblocks;
+	uint64_t ncombos;         /* sum of the blocks' nvals */
 	struct exp_figure *fig;
 	unsigned nfig;
 
@@ -127,8 +145,10 @@ struct experiment {
 	uint64_t nruns;
 	unsigned nwcols;                  /* workload parameter columns, "wl.NAME" */
 	char *wcols[EXP_MAX_COLS];
-	unsigned nkcols;                  /* swept config keys, axis order */
+	unsigned nkcols;                  /* swept config keys, first-seen order */
 	char *kcols[EXP_MAX_KEYS];
+	char *kdef[EXP_MAX_KEYS];         /* their base-profile values ("" if not loaded) */
+	bool sweep_col;                   /* several blocks: runs.csv has a 'sweep' column */
 };
 
 /* One run, decoded from its index.  Strings point into the experiment. */
@@ -138,6 +158,8 @@ struct exp_run {
 	const struct exp_workload *w;
 	const char *pval[WL_MAX_PARAMS + 1]; /* param values (desc order, seed last) */
 	const char *kval[EXP_MAX_KEYS];      /* value of kcols[i] */
+	bool kswept[EXP_MAX_KEYS];           /* kcols[i] is an axis of the run's block */
+	const struct exp_block *block;
 };
 
 /*

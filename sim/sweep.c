@@ -278,6 +278,8 @@ size_t sweep_header(const struct experiment *e, char *buf, size_t len)
 	put(&o, "run,key,mode,workload");
 	for (unsigned i = 0; i < e->nwcols; i++)
 		put_field(&o, e->wcols[i], true);
+	if (e->sweep_col)
+		put(&o, ",sweep");
 	for (unsigned i = 0; i < e->nkcols; i++)
 		put_field(&o, e->kcols[i], true);
 	put(&o, ",config,error");
@@ -306,6 +308,8 @@ size_t sweep_row(const struct experiment *e, const struct exp_run *r, const stru
 				v = r->pval[j];
 		put_field(&o, v, true);
 	}
+	if (e->sweep_col)
+		put_field(&o, r->block->name, true);
 	for (unsigned i = 0; i < e->nkcols; i++)
 		put_field(&o, r->kval[i], true);
 	put_field(&o, e->config_path[0] ? e->config_path : "builtin", true);
@@ -378,7 +382,7 @@ static int rows_read(const struct experiment *e, const char *path, unsigned shar
 		rows_free(rs);
 		return vmerr_set(err, VM_ENOMEM, "out of memory");
 	}
-	int errcol = 4 + (int)e->nwcols + (int)e->nkcols + 1;
+	int errcol = 4 + (int)e->nwcols + e->sweep_col + (int)e->nkcols + 1;
 	uint64_t lineno = 1;
 	for (char *line = rs->text + hl; line < rs->text + rs->complete;) {
 		char *nl = strchr(line, '\n');

@@ -302,6 +302,10 @@ int cmd_plot(int argc, char **argv)
 		if (nfailed)
 			fprintf(stderr, "vmsim plot: figure %s leaves out %" PRIu64 " failed runs (see "
 					"the error column of %s)\n", f->name, nfailed, csv);
+		if (!strcmp(f->script, "none")) { /* a table another figure's script reads */
+			printf("%s\n", dat);
+			continue;
+		}
 		if (find_script(f->script, e.path, script, sizeof script) < 0) {
 			fprintf(stderr, "vmsim plot: figure %s: script results/plots/%s not found (set "
 					"VMSIM_PLOTS to the folder that holds it)\n", f->name, f->script);
