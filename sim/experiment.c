@@ -1638,7 +1638,7 @@ int exp_figure_data(const struct experiment *e, const struct exp_figure *f,
 			fputs("\n\n", out);
 		if (f->panel[0])
 			fprintf(out, "# panel: %s\n", panels.v[p]);
-		put_field(out, f->x);
+		put_field(out, c.nxm > 1 ? "x" : f->x); /* a per-workload x has no one name */
 		for (unsigned s = 0; s < (series.n ? series.n : 1); s++)
 			for (unsigned j = 0; j < f->ny; j++) {
 				char title[320];

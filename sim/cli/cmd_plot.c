@@ -274,16 +274,18 @@ int cmd_plot(int argc, char **argv)
 			      "(written by 'vmsim plot %s').\n# Run from the folder vmsim plot ran "
 			      "in.\nset -e\n", e.name, arg);
 	int failures = 0;
+	bool table_ok[256] = {false};
+	if (e.nfig > VM_ARRAY_SIZE(table_ok)) {
+		fprintf(stderr, "vmsim plot: %s: more than %zu figures\n", exp_path,
+			VM_ARRAY_SIZE(table_ok));
+		e.nfig = VM_ARRAY_SIZE(table_ok);
+	}
+	/* Every table first (a script may read another figure's table), then
+	 * the drawings asked for. */
 	for (unsigned i = 0; i < e.nfig; i++) {
 		const struct exp_figure *f = &e.fig[i];
-		bool wanted = !nonly;
-		for (unsigned k = 0; k < nonly; k++)
-			wanted |= !strcmp(only[k], f->name);
-		if (!wanted)
-			continue;
-		char dat[PATH_MAX + 80], out[PATH_MAX + 80], script[PATH_MAX];
+		char dat[PATH_MAX + 80];
 		snprintf(dat, sizeof dat, "%s/%s.dat", dir, f->name);
-		snprintf(out, sizeof out, "%s/%s", dir, f->name);
 		struct cli_out o;
 		uint64_t nfailed = 0;
 		if ((rc = cli_out_open(&o, dat, &err)) < 0 ||
@@ -299,9 +301,21 @@ int cmd_plot(int argc, char **argv)
 			failures++;
 			continue;
 		}
-		if (nfailed)
-			fprintf(stderr, "vmsim plot: figure %s leaves out %" PRIu64 " failed runs (see "
-					"the error column of %s)\n", f->name, nfailed, csv);
+		table_ok[i] = true;
+		if (nfailed && i == 0)
+			fprintf(stderr, "vmsim plot: %" PRIu64 " failed runs are left out (see the error "
+					"column of %s)\n", nfailed, csv);
+	}
+	for (unsigned i = 0; i < e.nfig; i++) {
+		const struct exp_figure *f = &e.fig[i];
+		bool wanted = !nonly;
+		for (unsigned k = 0; k < nonly; k++)
+			wanted |= !strcmp(only[k], f->name);
+		if (!wanted || !table_ok[i])
+			continue;
+		char dat[PATH_MAX + 80], out[PATH_MAX + 80], script[PATH_MAX];
+		snprintf(dat, sizeof dat, "%s/%s.dat", dir, f->name);
+		snprintf(out, sizeof out, "%s/%s", dir, f->name);
 		if (!strcmp(f->script, "none")) { /* a table another figure's script reads */
 			printf("%s\n", dat);
 			continue;
