@@ -25,7 +25,8 @@ static void usage(FILE *f)
 		"run -- every parameter, every statistic -- to DIR/runs.csv (default\n"
 		"results/NAME/runs.csv); the experiment is copied to DIR/experiment.ini for\n"
 		"'vmsim plot DIR'.  A failed run is recorded with its error and the others go on.\n"
-		"The format of experiments is described in sim/experiment.h and results/README.md.\n\n"
+		"The exit status is 0 when every run has its row, failed ones included.  The\n"
+		"format of experiments is described in sim/experiment.h and results/README.md.\n\n"
 		"  -j N              worker processes (default: every CPU this process may use)\n"
 		"  -o DIR            output folder (default results/NAME, with --shard\n"
 		"                    results/NAME/shards/K)\n"
@@ -211,6 +212,20 @@ int cmd_sweep(int argc, char **argv)
 		return cli_usage_error("sweep", "--emit-slurm, --merge and --list go alone");
 	if (o.resume && o.force)
 		return cli_usage_error("sweep", "--resume and --force exclude each other");
+
+	/* Inside a Slurm array task, a sweep without --shard would run every
+	 * run in every task: say so, and refuse a shard that is not the task's. */
+	const char *task = getenv("SLURM_ARRAY_TASK_ID");
+	if (task && *task && !slurm && !merge && !list) {
+		unsigned long long t;
+		if (!sharded)
+			fprintf(stderr, "vmsim sweep: SLURM_ARRAY_TASK_ID=%s is set but --shard is not: "
+					"this task runs every run (use --shard $SLURM_ARRAY_TASK_ID/N)\n",
+				task);
+		else if (parse_uint(task, UINT_MAX, &t) == 0 && t != o.shard)
+			return cli_usage_error("sweep", "--shard %u/%u, but SLURM_ARRAY_TASK_ID is %s",
+					       o.shard, o.nshards, task);
+	}
 
 	struct experiment e;
 	struct vmerr err = {{0}};
