@@ -1263,7 +1263,7 @@ struct fig_ctx {
 	const struct exp_figure *f;
 	int pfirst, pend, errcol, runcol, wlcol;
 	struct colref x, series, panel, where[16];
-	char *wherev[16];
+	const char *wherev[16];
 	unsigned nwhere;
 	int y[EXP_MAX_Y];
 	int per;                /* column, or -1 */
@@ -1459,13 +1459,15 @@ static int fig_setup(struct fig_ctx *c, const struct exp_figure *f, const struct
 		return vmerr_set(err, VM_EINPUT, "[figure %s]: more than %zu where conditions",
 				 f->name, VM_ARRAY_SIZE(c->where));
 	for (unsigned w = 0; w < f->where.n; w++) {
-		char *eq = strchr(f->where.v[w], '=');
-		*eq = 0;
-		rc = colref_resolve(t, f, "where", trim(f->where.v[w]), &c->where[w], err);
-		*eq = '=';
-		if (rc < 0)
+		char col[256];
+		snprintf(col, sizeof col, "%s", f->where.v[w]);
+		*strchr(col, '=') = 0; /* check_figures made sure there is one */
+		if ((rc = colref_resolve(t, f, "where", trim(col), &c->where[w], err)) < 0)
 			return rc;
-		c->wherev[w] = trim(eq + 1);
+		const char *v = strchr(f->where.v[w], '=') + 1;
+		while (isspace((unsigned char)*v))
+			v++;
+		c->wherev[w] = v; /* its end was trimmed when the list was split */
 		c->nwhere++;
 	}
 	if (strchr(f->per, ':')) {
