@@ -1,14 +1,29 @@
 #!/bin/sh
-# The main job: one workload under every MMU mode, side by side.
+# The main job: build, run the shipped experiments (experiments/*.ini) on
+# every CPU, draw their figures, and say where they are.  About a minute on
+# two cores; see "Experiments and figures" in README.md for what each shows.
+#
+#   scripts/demo.sh                      all six experiments
+#   scripts/demo.sh tlb-reach macro      just these
 set -eu
 cd "$(dirname "$0")/.."
+exps=${*:-"nanobench overhead-vs-footprint tlb-reach walk-refs pagesize-matrix macro"}
+if ! command -v gnuplot >/dev/null 2>&1; then
+	echo "demo: gnuplot is not installed: run scripts/setup.sh (or apt-get install gnuplot-nox)" >&2
+	exit 2
+fi
 scripts/build.sh >/dev/null
-w=${1:-gups:mb=256,updates=2m}
-printf '%-8s %14s %12s %12s %10s %12s %12s\n' mode cycles/access L2-TLB-miss walk-refs vm-exits hidden-flt pt-w-traps
-for m in native bt vtx nested pv; do
-	build/vmsim run -m "$m" -w "$w" --csv | sed 's/"[^"]*"/-/g' | awk -F, -v m="$m" '
-		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-		{ printf "%-8s %14.2f %12d %12d %10d %12d %12d\n", m, $col["cycles_per_access"],
-			$col["tlb_l2_misses"], $col["walk_refs"], $col["vm_exits"],
-			$col["hidden_faults"], $col["pt_write_traps"] }'
+start=$(date +%s)
+for e in $exps; do
+	[ -f "experiments/$e.ini" ] || { echo "demo: no experiments/$e.ini" >&2; exit 2; }
+	build/vmsim sweep "experiments/$e.ini" --force
+	build/vmsim plot "results/$e" >/dev/null
 done
+echo
+echo "demo: $(($(date +%s) - start)) s of sweeps on $(nproc) CPUs; the figures (PNG and SVG):"
+for e in $exps; do
+	for f in results/"$e"/*.png; do
+		printf '  %s  %s\n' "$f" "${f%.png}.svg"
+	done
+done
+echo "numbers: results/<experiment>/runs.csv (one row per run); redraw: sh results/<experiment>/plot.sh"
