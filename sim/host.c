@@ -303,10 +303,10 @@ static struct hvm *charged(struct host *h, struct hvm *v) { return h->running ? 
 /* Is the p2m entry at reverse-map slot i a page the host may take? */
 static bool eligible(struct hvm *v, size_t i, gpa_t *gpa)
 {
-	const struct u64map *m = &v->p2m->rmap;
-	if (!m->k[i] || (m->v[i] & 3) != PS_4K)
+	uint64_t frame, val;
+	if (!u64map_slot(&v->p2m->rmap, i, &frame, &val) || (val & 3) != PS_4K)
 		return false;
-	*gpa = m->v[i] & ~3ull;
+	*gpa = val & ~3ull;
 	return *gpa != v->pinned && !physmem_table(v->s->gpm, *gpa);
 }
 
@@ -652,9 +652,10 @@ static int ws_period(struct host *h, struct hvm *v, struct vmerr *err)
 {
 	if (v->nsampled) {
 		/* Untouched samples go back where they were. */
+		uint64_t gpa, hpa;
 		for (size_t i = 0; i < v->sampled.cap; i++)
-			if (v->sampled.k[i]) {
-				int rc = p2m_map(v->p2m, v->sampled.k[i] - 1, v->sampled.v[i], PS_4K, err);
+			if (u64map_slot(&v->sampled, i, &gpa, &hpa)) {
+				int rc = p2m_map(v->p2m, gpa, hpa, PS_4K, err);
 				if (rc < 0)
 					return rc;
 			}

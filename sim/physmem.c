@@ -77,9 +77,10 @@ void physmem_free(struct physmem *pm)
 {
 	if (!pm)
 		return;
+	uint64_t key, val;
 	for (size_t i = 0; i < pm->tables.cap; i++)
-		if (pm->tables.k[i])
-			free((void *)(uintptr_t)pm->tables.v[i]);
+		if (u64map_slot(&pm->tables, i, &key, &val))
+			free((void *)(uintptr_t)val);
 	u64map_free(&pm->tables);
 	for (int s = 0; s < PS_COUNT; s++)
 		free(pm->free[s].pa);

@@ -16,12 +16,11 @@ int u64map_init(struct u64map *m, size_t hint)
 	size_t cap = 16;
 	while (cap < hint * 2)
 		cap *= 2;
-	m->k = calloc(cap, sizeof *m->k);
-	m->v = calloc(cap, sizeof *m->v);
+	m->e = calloc(cap, sizeof *m->e);
 	m->cap = cap;
 	m->n = 0;
-	if (!m->k || !m->v) {
-		u64map_free(m);
+	if (!m->e) {
+		m->cap = 0;
 		return VM_ENOMEM;
 	}
 	return 0;
@@ -29,9 +28,8 @@ int u64map_init(struct u64map *m, size_t hint)
 
 void u64map_free(struct u64map *m)
 {
-	free(m->k);
-	free(m->v);
-	m->k = m->v = NULL;
+	free(m->e);
+	m->e = NULL;
 	m->cap = m->n = 0;
 }
 
@@ -41,9 +39,9 @@ uint64_t *u64map_get(const struct u64map *m, uint64_t key)
 	if (!m->cap)
 		return NULL;
 	for (size_t s = slot(m, k);; s = (s + 1) & (m->cap - 1)) {
-		if (m->k[s] == k)
-			return &m->v[s];
-		if (!m->k[s])
+		if (m->e[s].k == k)
+			return &m->e[s].v;
+		if (!m->e[s].k)
 			return NULL;
 	}
 }
@@ -54,12 +52,11 @@ static int grow(struct u64map *m)
 	if (u64map_init(&n, m->cap) < 0)
 		return VM_ENOMEM;
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->k[i]) {
-			size_t s = slot(&n, m->k[i]);
-			while (n.k[s])
+		if (m->e[i].k) {
+			size_t s = slot(&n, m->e[i].k);
+			while (n.e[s].k)
 				s = (s + 1) & (n.cap - 1);
-			n.k[s] = m->k[i];
-			n.v[s] = m->v[i];
+			n.e[s] = m->e[i];
 			n.n++;
 		}
 	u64map_free(m);
@@ -82,10 +79,9 @@ int u64map_put(struct u64map *m, uint64_t key, uint64_t val)
 	}
 	uint64_t k = key + 1;
 	size_t s = slot(m, k);
-	while (m->k[s])
+	while (m->e[s].k)
 		s = (s + 1) & (m->cap - 1);
-	m->k[s] = k;
-	m->v[s] = val;
+	m->e[s] = (struct u64map_slot){k, val};
 	m->n++;
 	return 0;
 }
@@ -96,19 +92,18 @@ int u64map_del(struct u64map *m, uint64_t key)
 	if (!m->cap)
 		return 0;
 	size_t s = slot(m, k);
-	while (m->k[s] && m->k[s] != k)
+	while (m->e[s].k && m->e[s].k != k)
 		s = (s + 1) & (m->cap - 1);
-	if (!m->k[s])
+	if (!m->e[s].k)
 		return 0;
-	m->k[s] = 0;
+	m->e[s].k = 0;
 	size_t hole = s;
-	for (size_t j = (s + 1) & (m->cap - 1); m->k[j]; j = (j + 1) & (m->cap - 1)) {
-		size_t home = slot(m, m->k[j]);
+	for (size_t j = (s + 1) & (m->cap - 1); m->e[j].k; j = (j + 1) & (m->cap - 1)) {
+		size_t home = slot(m, m->e[j].k);
 		bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
 		if (movable) {
-			m->k[hole] = m->k[j];
-			m->v[hole] = m->v[j];
-			m->k[j] = 0;
+			m->e[hole] = m->e[j];
+			m->e[j].k = 0;
 			hole = j;
 		}
 	}
@@ -119,7 +114,7 @@ int u64map_del(struct u64map *m, uint64_t key)
 void u64map_clear(struct u64map *m)
 {
 	if (m->cap) {
-		memset(m->k, 0, m->cap * sizeof *m->k);
+		memset(m->e, 0, m->cap * sizeof *m->e);
 		m->n = 0;
 	}
 }

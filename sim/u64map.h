@@ -8,10 +8,25 @@
 
 #include "types.h"
 
+/* Keys and values sit side by side, so a look-up touches one cache line. */
+struct u64map_slot {
+	uint64_t k, v;
+};
+
 struct u64map {
-	uint64_t *k, *v;
+	struct u64map_slot *e;
 	size_t cap, n;
 };
+
+/* Slot i (0 <= i < cap) for iteration: 1 and its key and value if used. */
+static inline int u64map_slot(const struct u64map *m, size_t i, uint64_t *key, uint64_t *val)
+{
+	if (!m->e[i].k)
+		return 0;
+	*key = m->e[i].k - 1;
+	*val = m->e[i].v;
+	return 1;
+}
 
 int u64map_init(struct u64map *m, size_t cap_hint);
 void u64map_free(struct u64map *m);
