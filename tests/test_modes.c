@@ -8,38 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim/sim.h"
-#include "workloads/wl.h"
-
-static struct sim *make(const char *mode, const char *const *sets, int nsets)
-{
-	struct cfg cfg;
-	struct vmerr err = {{0}};
-	cr_assert_eq(cfg_load(&cfg, NULL, (char *const *)sets, nsets, &err), 0, "%s", err.msg);
-	const struct mmu_ops *m = mmu_find(mode);
-	cr_assert_not_null(m, "mode %s", mode);
-	struct sim *s = sim_new(&cfg, m, &err);
-	cr_assert_not_null(s, "%s", err.msg);
-	return s;
-}
-
-static void feed(struct sim *s, const struct vm_event *ev, size_t n)
-{
-	int rc = sim_consume(s, ev, n);
-	cr_assert_eq(rc, 0, "sim_consume: %s", s->errmsg.msg);
-}
-
-static void run_workload(struct sim *s, const char *spec)
-{
-	const struct wl_desc *d;
-	uint64_t p[WL_MAX_PARAMS + 1];
-	struct vmerr err = {{0}};
-	cr_assert_eq(wl_parse(spec, &d, p, &err), 0, "%s", err.msg);
-	static struct vm_event buf[4096];
-	struct ev_sink sink = {.buf = buf, .cap = 4096, .flush = sim_consume, .arg = s};
-	cr_assert_eq(wl_generate(d, p, &sink), 0, "%s: %s", spec, s->errmsg.msg);
-	sim_finish(s);
-}
+#include "testlib.h"
 
 #define BASE 0x100000000000ull
 #define LOAD(a) {.kind = EV_ACCESS, .op = EV_LOAD, .size = 8, .pid = 1, .addr = (a)}
@@ -78,9 +47,9 @@ ParameterizedTest(struct walk_case *wc, modes, cold_2d_walk_refs)
 	snprintf(h, sizeof h, "host.levels=%u", wc->h);
 	snprintf(hp, sizeof hp, "host.page=%s", wc->hpage);
 	const char *sets[] = {g, h, hp, "pwc.enabled=off", "hpwc.enabled=off", "ntlb.enabled=off"};
-	struct sim *s = make("nested", sets, 6);
+	struct sim *s = tl_sim("nested", sets, 6);
 	struct vm_event ev[] = {MAP(BASE, 1 << 20), LOAD(BASE + 0x1234)};
-	feed(s, ev, 2);
+	tl_feed(s, ev, 2);
 	sim_cold(s);
 	struct walk_rec rec;
 	struct mmu_fill fill;
@@ -104,9 +73,9 @@ Test(modes, caches_cut_the_2d_walk)
 	 * below a host PDE-cache hit: 1 host reference each, 3 in all. */
 	for (int ntlb = 1; ntlb >= 0; ntlb--) {
 		const char *sets[] = {ntlb ? "ntlb.enabled=on" : "ntlb.enabled=off"};
-		struct sim *s = make("nested", sets, 1);
+		struct sim *s = tl_sim("nested", sets, 1);
 		struct vm_event ev[] = {MAP(BASE, 1 << 20), LOAD(BASE), LOAD(BASE + 0x1000)};
-		feed(s, ev, 3);
+		tl_feed(s, ev, 3);
 		struct walk_rec rec;
 		struct mmu_fill fill;
 		struct vmerr err = {{0}};
@@ -126,11 +95,11 @@ Test(modes, shadow_guest_fault_takes_three_interventions)
 	 * (2) a trap on the guest kernel's PTE write, (3) a hidden fault that
 	 * fills the shadow entry.  Under vtx each is a VM exit. */
 	const char *sets[] = {"vmm.unsync=off", "vmm.prefetch=1"};
-	struct sim *s = make("vtx", sets, 2);
+	struct sim *s = tl_sim("vtx", sets, 2);
 	struct vm_event ev[] = {MAP(BASE, 1 << 20), LOAD(BASE), LOAD(BASE + 0x1000)};
-	feed(s, ev, 2);
+	tl_feed(s, ev, 2);
 	struct stats before = s->st;
-	feed(s, ev + 2, 1);
+	tl_feed(s, ev + 2, 1);
 	cr_expect_eq(s->st.guest_faults_reflected - before.guest_faults_reflected, 1);
 	cr_expect_eq(s->st.pt_write_traps - before.pt_write_traps, 1);
 	cr_expect_eq(s->st.hidden_faults - before.hidden_faults, 1);
@@ -144,11 +113,11 @@ Test(modes, shadow_guest_fault_takes_three_interventions)
 Test(modes, bt_interventions_are_traps_not_exits)
 {
 	const char *sets[] = {"vmm.unsync=off", "vmm.prefetch=1", "bt.adapt=off"};
-	struct sim *s = make("bt", sets, 3);
+	struct sim *s = tl_sim("bt", sets, 3);
 	struct vm_event ev[] = {MAP(BASE, 1 << 20), LOAD(BASE), LOAD(BASE + 0x1000)};
-	feed(s, ev, 2);
+	tl_feed(s, ev, 2);
 	struct stats before = s->st;
-	feed(s, ev + 2, 1);
+	tl_feed(s, ev + 2, 1);
 	cr_expect_eq(s->st.vm_exits, 0);
 	cr_expect_eq(s->st.vmm_traps - before.vmm_traps, 3);
 	sim_free(s);
@@ -164,15 +133,15 @@ Test(modes, pt_write_traps_counted_exactly)
 	 * unsync off.  With unsync on the PT traps once and goes out of sync:
 	 * 1 + 1 = 2. */
 	const char *off[] = {"vmm.unsync=off"};
-	struct sim *s = make("vtx", off, 1);
-	run_workload(s, "stride:pages=100,passes=2");
+	struct sim *s = tl_sim("vtx", off, 1);
+	tl_run_workload(s, "stride:pages=100,passes=2");
 	cr_expect_eq(s->st.pt_writes, 4 + 99);
 	cr_expect_eq(s->st.pt_write_traps, 100, "%llu traps", (unsigned long long)s->st.pt_write_traps);
 	sim_free(s);
 
 	const char *on[] = {"vmm.unsync=on"};
-	s = make("vtx", on, 1);
-	run_workload(s, "stride:pages=100,passes=2");
+	s = tl_sim("vtx", on, 1);
+	tl_run_workload(s, "stride:pages=100,passes=2");
 	cr_expect_eq(s->st.pt_write_traps, 2);
 	cr_expect_eq(s->st.shadow_unsyncs, 1);
 	sim_free(s);
@@ -182,9 +151,9 @@ Test(modes, ad_bits_are_emulated)
 {
 	/* A load maps the page read-only in the shadow (guest D clear); the
 	 * store that follows traps once so the VMM can set the guest's D. */
-	struct sim *s = make("vtx", NULL, 0);
+	struct sim *s = tl_sim("vtx", NULL, 0);
 	struct vm_event ev[] = {MAP(BASE, 1 << 20), LOAD(BASE), STORE(BASE), STORE(BASE)};
-	feed(s, ev, 4);
+	tl_feed(s, ev, 4);
 	cr_expect_eq(s->st.ad_emulations, 1);
 	gpa_t gpa;
 	cr_assert_eq(gos_translate(s->os, gos_find(s->os, 1), BASE, &gpa), 0);
@@ -195,19 +164,19 @@ Test(modes, shadow_roots_are_cached)
 {
 	/* Two processes alternating: each CR3 write after the first two hits
 	 * the root cache (4 roots by default). */
-	struct sim *s = make("vtx", NULL, 0);
+	struct sim *s = tl_sim("vtx", NULL, 0);
 	struct vm_event ev[8];
 	for (int i = 0; i < 8; i++)
 		ev[i] = (struct vm_event){.kind = EV_ACCESS, .op = EV_LOAD, .size = 8,
 					  .pid = 1 + (uint32_t)(i % 2), .addr = BASE};
-	feed(s, ev, 8);
+	tl_feed(s, ev, 8);
 	cr_expect_eq(s->st.shadow_root_builds, 2);
 	cr_expect_eq(s->st.shadow_root_switches, 6);
 	sim_free(s);
 
 	const char *one[] = {"vmm.roots=1"};
-	s = make("vtx", one, 1);
-	feed(s, ev, 8);
+	s = tl_sim("vtx", one, 1);
+	tl_feed(s, ev, 8);
 	cr_expect_eq(s->st.shadow_root_builds, 8, "one root: every switch rebuilds");
 	sim_free(s);
 }
@@ -224,8 +193,8 @@ Test(modes, vpid_off_flushes_on_every_exit)
 		ev[1 + 2 * i] = (struct vm_event)LOAD(BASE);
 		ev[2 + 2 * i] = (struct vm_event){.kind = EV_IO, .pid = 1, .arg = 0x510};
 	}
-	struct sim *s = make("nested", NULL, 0);
-	feed(s, ev, 41);
+	struct sim *s = tl_sim("nested", NULL, 0);
+	tl_feed(s, ev, 41);
 	sim_finish(s);
 	cr_expect_eq(s->st.vm_exits_io, 20);
 	cr_expect_eq(s->st.tlb_l1_hits, 19);
@@ -233,8 +202,8 @@ Test(modes, vpid_off_flushes_on_every_exit)
 	sim_free(s);
 
 	const char *off[] = {"tlb.vpid=off"};
-	s = make("nested", off, 1);
-	feed(s, ev, 41);
+	s = tl_sim("nested", off, 1);
+	tl_feed(s, ev, 41);
 	sim_finish(s);
 	cr_expect_eq(s->st.vm_exits_io, 20);
 	cr_expect_eq(s->st.tlb_l1_hits, 0, "%llu hits", (unsigned long long)s->st.tlb_l1_hits);
@@ -270,10 +239,10 @@ Test(modes, functional_equivalence)
 		struct trail ref = {0};
 		for (size_t m = 0; m < sizeof all_modes / sizeof all_modes[0]; m++) {
 			const char *sets[] = {"guest.page=2m", "host.page=2m"};
-			struct sim *s = make(all_modes[m], sets, w % 2 ? 2 : 0);
+			struct sim *s = tl_sim(all_modes[m], sets, w % 2 ? 2 : 0);
 			struct trail t = {0};
 			sim_set_check(s, true, record, &t);
-			run_workload(s, workloads[w]);
+			tl_run_workload(s, workloads[w]);
 			cr_expect_eq(s->check_failures, 0, "%s under %s: %llu wrong translations",
 				     workloads[w], all_modes[m], (unsigned long long)s->check_failures);
 			cr_expect_gt(t.n, 0, "%s touched memory", workloads[w]);

@@ -9,74 +9,32 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testlib.h"
 #include "sim/experiment.h"
 #include "sim/stats.h"
 #include "sim/sweep.h"
 
-static char tmpdir[256];
-
-static void setup(void)
+static const char *plots_env(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_plot.XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	static char env[600];
+	snprintf(env, sizeof env, "VMSIM_PLOTS='%s/results/plots' ", VMSIM_SOURCE_DIR);
+	return env;
 }
 
-static void teardown(void)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
+static void setup(void) { tl_mkdtemp("test_plot"); }
+static void teardown(void) { tl_rmtemp(); }
 
-static const char *tpath(const char *name)
-{
-	static char buf[8][512];
-	static int k;
-	char *b = buf[k++ & 7];
-	snprintf(b, 512, "%s/%s", tmpdir, name);
-	return b;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "cannot write %s", path);
-	fputs(text, f);
-	fclose(f);
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot read %s", path);
-	char *buf = malloc(1 << 20);
-	size_t n = fread(buf, 1, (1 << 20) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
-static const char *vmsim(void)
-{
-	const char *v = getenv("VMSIM");
-	if (!v)
-		cr_skip_test("VMSIM is not set (run through ctest)");
-	return v;
-}
-
+/* Run a shell command in the scratch directory; its exit status. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
-	char cmd[4096], full[4600];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	int rc = tl_sh(plots_env(), fmt, ap);
 	va_end(ap);
-	snprintf(full, sizeof full, "cd '%s' && VMSIM_PLOTS='%s/results/plots' %s", tmpdir,
-		 VMSIM_SOURCE_DIR, cmd);
-	int st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	return rc;
 }
+
 
 static void need_gnuplot(void)
 {
@@ -146,7 +104,7 @@ Test(plot, every_shipped_experiment_draws_png_and_svg, .init = setup, .fini = te
 		struct vmerr err = {{0}};
 		cr_assert_eq(exp_load(&e, g.gl_pathv[i], EXP_LOAD_NO_CONFIG, &err), 0, "%s", err.msg);
 		char dir[600];
-		snprintf(dir, sizeof dir, "%s/%s", tmpdir, e.name);
+		snprintf(dir, sizeof dir, "%s/%s", tl_tmpdir, e.name);
 		fake_sweep(g.gl_pathv[i], dir);
 		cr_assert_eq(sh("'%s' plot '%s' >/dev/null 2>'%s/stderr.txt'", v, dir, dir), 0,
 			     "vmsim plot %s failed", e.name);

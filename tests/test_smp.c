@@ -6,35 +6,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "sim/sim.h"
-#include "workloads/wl.h"
-
-static struct sim *make(const char *mode, const char *const *sets, int n)
-{
-	struct cfg cfg;
-	struct vmerr err = {{0}};
-	cr_assert_eq(cfg_load(&cfg, NULL, (char *const *)sets, n, &err), 0, "%s", err.msg);
-	struct sim *s = sim_new(&cfg, mmu_find(mode), &err);
-	cr_assert_not_null(s, "%s", err.msg);
-	return s;
-}
-
-static void feed(struct sim *s, const struct vm_event *ev, size_t n)
-{
-	cr_assert_eq(sim_consume(s, ev, n), 0, "%s", s->errmsg.msg);
-}
-
-static void run_workload(struct sim *s, const char *spec)
-{
-	const struct wl_desc *d;
-	uint64_t p[WL_MAX_PARAMS + 1];
-	struct vmerr err = {{0}};
-	cr_assert_eq(wl_parse(spec, &d, p, &err), 0, "%s", err.msg);
-	static struct vm_event buf[4096];
-	struct ev_sink sink = {.buf = buf, .cap = 4096, .flush = sim_consume, .arg = s};
-	cr_assert_eq(wl_generate(d, p, &sink), 0, "%s: %s", spec, s->errmsg.msg);
-	sim_finish(s);
-}
+#include "testlib.h"
 
 #define A 0x100000000000ull
 #define ACC(cpu, p, a) {.kind = EV_ACCESS, .op = EV_LOAD, .size = 8, .vcpu = (cpu), .pid = (p), .addr = (a)}
@@ -49,22 +21,22 @@ static void run_workload(struct sim *s, const char *spec)
 Test(smp, shootdown_reaches_exactly_the_vcpus_that_ran_the_space)
 {
 	const char *sets[] = {"machine.vcpus=3"};
-	struct sim *s = make("native", sets, 1);
+	struct sim *s = tl_sim("native", sets, 1);
 	struct vm_event warm[] = {
 		MAP(0, 1, A), ACC(0, 1, A), ACC(0, 1, A + 4096), ACC(1, 1, A), ACC(1, 1, A + 4096),
 		MAP(2, 2, A), ACC(2, 2, A), ACC(2, 2, A + 4096),
 	};
-	feed(s, warm, sizeof warm / sizeof warm[0]);
+	tl_feed(s, warm, sizeof warm / sizeof warm[0]);
 	struct stats before = s->st;
 	struct vm_event ev[] = {UNMAP(0, 1, A + 4096), ACC(2, 2, A + 4096), ACC(1, 1, A)};
-	feed(s, ev, 3);
+	tl_feed(s, ev, 3);
 	cr_expect_eq(s->st.shootdowns - before.shootdowns, 1);
 	cr_expect_eq(s->st.ipis - before.ipis, 1, "only vCPU 1 ran process 1 besides vCPU 0");
 	cr_expect_eq(s->st.tlb_l1_misses - before.tlb_l1_misses, 0,
 		     "vCPU 2's entries and vCPU 1's other page survive");
 	/* vCPU 1's entry for the unmapped page is gone: touching it faults. */
 	struct vm_event again[] = {ACC(1, 1, A + 4096)};
-	feed(s, again, 1);
+	tl_feed(s, again, 1);
 	cr_expect_eq(s->st.faults_segv - before.faults_segv, 1);
 	sim_free(s);
 }
@@ -75,13 +47,13 @@ Test(smp, pcid_keeps_a_vcpu_in_the_mask)
 {
 	for (int pcid = 0; pcid <= 1; pcid++) {
 		const char *sets[] = {"machine.vcpus=2", pcid ? "tlb.pcid=on" : "tlb.pcid=off"};
-		struct sim *s = make("native", sets, 2);
+		struct sim *s = tl_sim("native", sets, 2);
 		struct vm_event ev[] = {
 			MAP(0, 1, A), ACC(0, 1, A), ACC(1, 1, A), /* both run process 1 */
 			ACC(1, 3, A),                              /* vCPU 1 switches to 3 */
 			UNMAP(0, 1, A),
 		};
-		feed(s, ev, 5);
+		tl_feed(s, ev, 5);
 		cr_expect_eq(s->st.ipis, (uint64_t)pcid, "pcid=%d: %llu IPIs", pcid,
 			     (unsigned long long)s->st.ipis);
 		sim_free(s);
@@ -94,9 +66,9 @@ Test(smp, ipis_exit_unless_posted)
 {
 	for (int posted = 0; posted <= 1; posted++) {
 		const char *sets[] = {"machine.vcpus=2", posted ? "smp.posted=on" : "smp.posted=off"};
-		struct sim *s = make("nested", sets, 2);
+		struct sim *s = tl_sim("nested", sets, 2);
 		struct vm_event ev[] = {MAP(0, 1, A), ACC(0, 1, A), ACC(1, 1, A), UNMAP(0, 1, A)};
-		feed(s, ev, 4);
+		tl_feed(s, ev, 4);
 		cr_expect_eq(s->st.ipis, 1);
 		cr_expect_eq(s->st.vm_exits_ipi, posted ? 0u : 2u);
 		sim_free(s);
@@ -108,8 +80,8 @@ Test(smp, one_vcpu_is_the_single_vcpu_model)
 {
 	const char *modes[] = {"native", "vtx", "nested"};
 	for (int m = 0; m < 3; m++) {
-		struct sim *s = make(modes[m], NULL, 0);
-		run_workload(s, "compile:tasks=24,jobs=4,pages=16");
+		struct sim *s = tl_sim(modes[m], NULL, 0);
+		tl_run_workload(s, "compile:tasks=24,jobs=4,pages=16");
 		cr_expect_eq(s->st.lock_acquisitions, 0);
 		cr_expect_eq(s->st.ipis, 0);
 		cr_expect_eq(s->st.cycles_lock, 0);
@@ -138,7 +110,7 @@ Test(smp, shadow_lock_limits_vtx_scaling)
 			cr_assert_eq(cfg_load(&cfg, NULL, NULL, 0, &err), 0);
 			cfg.vcpus = k ? 8 : 1;
 			struct sim *s = sim_new(&cfg, mmu_find(modes[m]), &err);
-			run_workload(s, k ? "compile:tasks=64,threads=8" : "compile:tasks=64");
+			tl_run_workload(s, k ? "compile:tasks=64,threads=8" : "compile:tasks=64");
 			t[m][k] = s->st.makespan_cycles;
 			if (m == 0 && k == 1)
 				cr_expect_gt(s->st.lock_waits, 0);
@@ -156,7 +128,7 @@ Test(smp, shadow_lock_limits_vtx_scaling)
 	cr_assert_eq(cfg_load(&cfg, NULL, (char *const *)nolock, 1, &err), 0);
 	cfg.vcpus = 8;
 	struct sim *s = sim_new(&cfg, mmu_find("vtx"), &err);
-	run_workload(s, "compile:tasks=64,threads=8");
+	tl_run_workload(s, "compile:tasks=64,threads=8");
 	cr_expect_eq(s->st.lock_waits, 0);
 	cr_expect_lt(s->st.makespan_cycles, t[0][1], "without the lock vtx runs faster");
 	sim_free(s);
@@ -171,9 +143,9 @@ Test(smp, several_vcpus_translate_correctly)
 	for (int m = 0; m < 5; m++)
 		for (int i = 0; i < 4; i++) {
 			const char *sets[] = {"machine.vcpus=4"};
-			struct sim *s = make(modes[m], sets, 1);
+			struct sim *s = tl_sim(modes[m], sets, 1);
 			sim_set_check(s, true, NULL, NULL);
-			run_workload(s, w[i]);
+			tl_run_workload(s, w[i]);
 			cr_expect_eq(s->check_failures, 0, "%s under %s", w[i], modes[m]);
 			sim_free(s);
 		}

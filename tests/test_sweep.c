@@ -8,73 +8,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testlib.h"
 #include "sim/experiment.h"
 #include "sim/stats.h"
 #include "sim/sweep.h"
 
-static char tmpdir[256];
+static void setup(void) { tl_mkdtemp("test_sweep"); }
+static void teardown(void) { tl_rmtemp(); }
 
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_sweep.XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-static const char *tpath(const char *name)
-{
-	static char buf[8][512];
-	static int k;
-	char *b = buf[k++ & 7];
-	snprintf(b, 512, "%s/%s", tmpdir, name);
-	return b;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "cannot write %s", path);
-	fputs(text, f);
-	fclose(f);
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot read %s", path);
-	char *buf = malloc(1 << 20);
-	size_t n = fread(buf, 1, (1 << 20) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
-static const char *vmsim(void)
-{
-	const char *v = getenv("VMSIM");
-	if (!v)
-		cr_skip_test("VMSIM is not set (run through ctest)");
-	return v;
-}
-
-/* Run a shell command in tmpdir; its exit status. */
+/* Run a shell command in the scratch directory; its exit status. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
-	char cmd[4096], full[4600];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	int rc = tl_sh(NULL, fmt, ap);
 	va_end(ap);
-	snprintf(full, sizeof full, "cd '%s' && %s", tmpdir, cmd);
-	int st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	return rc;
 }
 
 /* Rows of a runs.csv (lines after the header). */

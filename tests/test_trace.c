@@ -10,32 +10,12 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "testlib.h"
 #include "traces/vmt.h"
 #include "workloads/wl.h"
 
-static char tmpdir[256];
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_trace.XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-static const char *tpath(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *b = buf[k++ & 3];
-	snprintf(b, 512, "%s/%s", tmpdir, name);
-	return b;
-}
+static void setup(void) { tl_mkdtemp("test_trace"); }
+static void teardown(void) { tl_rmtemp(); }
 
 static struct vm_event ev(uint8_t kind, uint8_t op, uint8_t size, uint8_t vcpu, uint32_t pid,
 			  uint64_t addr, uint64_t arg)
@@ -268,8 +248,8 @@ Test(trace, abort_leaves_nothing)
 	vmt_writer_abort(w);
 	cr_assert_neq(access(p, F_OK), 0);
 	char cmd[600];
-	snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", tmpdir);
-	cr_assert_eq(system(cmd), 0, "the writer left a temporary file in %s", tmpdir);
+	snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", tl_tmpdir);
+	cr_assert_eq(system(cmd), 0, "the writer left a temporary file in %s", tl_tmpdir);
 }
 
 Test(trace, unwritable_path_is_an_error)
@@ -493,12 +473,6 @@ Test(trace, bad_records_are_errors)
 
 /* ---- the command line */
 
-static const char *vmsim(void)
-{
-	const char *v = getenv("VMSIM");
-	return v ? v : VMSIM_BINARY_DIR "/vmsim";
-}
-
 /* Run a shell command; returns the exit status, stderr's lines in *lines. */
 static int run(const char *cmd, int *lines, char *first, size_t flen)
 {
@@ -567,10 +541,10 @@ Test(trace, cli_corrupt_trace_is_one_line_exit_2)
 		cr_assert_eq(lines, 1, "%s", msg);
 		cr_assert(strstr(msg, "offset "), "%s", msg);
 	}
-	snprintf(cmd, sizeof cmd, "'%s' trace info '%s/nope.vmt'", vmsim(), tmpdir);
+	snprintf(cmd, sizeof cmd, "'%s' trace info '%s/nope.vmt'", vmsim(), tl_tmpdir);
 	cr_assert_eq(run(cmd, &lines, msg, sizeof msg), 2, "%s", msg);
 	cr_assert_eq(lines, 1);
-	snprintf(cmd, sizeof cmd, "'%s' trace gen -w nosuch -o '%s/x.vmt'", vmsim(), tmpdir);
+	snprintf(cmd, sizeof cmd, "'%s' trace gen -w nosuch -o '%s/x.vmt'", vmsim(), tl_tmpdir);
 	cr_assert_eq(run(cmd, &lines, msg, sizeof msg), 2, "%s", msg);
 	cr_assert_eq(lines, 1);
 	cr_assert_neq(access(tpath("x.vmt"), F_OK), 0);
@@ -595,7 +569,7 @@ Test(trace, cli_failed_import_leaves_nothing)
 	cr_assert(strstr(msg, ":100001: "), "%s", msg);
 	cr_assert_neq(access(out, F_OK), 0);
 	char ls[600];
-	snprintf(ls, sizeof ls, "test -z \"$(ls -A '%s' | grep out.vmt)\"", tmpdir);
+	snprintf(ls, sizeof ls, "test -z \"$(ls -A '%s' | grep out.vmt)\"", tl_tmpdir);
 	cr_assert_eq(system(ls), 0, "a temporary file was left");
 
 	/* The same through a pipe, and the good sample through a pipe. */
