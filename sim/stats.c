@@ -97,7 +97,7 @@ void stats_print_csv_header(FILE *f)
 	fputs(",cycles,cycles_per_access\n", f);
 }
 
-static void csv_field(FILE *f, const char *s)
+void stats_csv_field(FILE *f, const char *s)
 {
 	if (!strpbrk(s, ",\"\n")) {
 		fputs(s, f);
@@ -114,11 +114,11 @@ static void csv_field(FILE *f, const char *s)
 
 void stats_print_csv_row(const struct stats *s, const struct stats_ident *id, FILE *f)
 {
-	csv_field(f, id->mode);
+	stats_csv_field(f, id->mode);
 	fputc(',', f);
-	csv_field(f, id->workload);
+	stats_csv_field(f, id->workload);
 	fputc(',', f);
-	csv_field(f, id->config);
+	stats_csv_field(f, id->config);
 	for (unsigned i = 0; i < stats_count(); i++)
 		fprintf(f, ",%" PRIu64, stats_value(s, i));
 	fprintf(f, ",%" PRIu64 ",%.4f\n", stats_cycles(s), stats_cycles_per_access(s));

@@ -143,6 +143,8 @@ void stats_print_text(const struct stats *s, const struct stats_ident *id, FILE 
 /* One JSON object, newline-terminated. */
 int stats_print_json(const struct stats *s, const struct stats_ident *id, FILE *f);
 void stats_print_csv_header(FILE *f);
+/* One CSV field, quoted (RFC 4180) only when it holds a comma, quote or newline. */
+void stats_csv_field(FILE *f, const char *s);
 void stats_print_csv_row(const struct stats *s, const struct stats_ident *id, FILE *f);
 
 /* Name and value of counter i (0 <= i < stats_count()), for generic users. */

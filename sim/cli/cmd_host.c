@@ -108,21 +108,6 @@ static void add_stats(struct stats *sum, const struct stats *s)
 		a[i] += b[i];
 }
 
-static void csv_str(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 struct report {
 	const char *mode, *config;
 	const struct cfg *hc;
@@ -152,7 +137,7 @@ static void print_csv(const struct report *r, FILE *f)
 			swp += vm.swapped;
 			bal += gm.balloon_pages;
 			fprintf(f, "%u,%s,", i, r->mode);
-			csv_str(f, r->vm[i].ident);
+			stats_csv_field(f, r->vm[i].ident);
 			fprintf(f, ",%" PRIu64 ",%" PRIu64, r->vm[i].memory, r->vm[i].maxmem);
 		} else {
 			uint64_t m = 0, mx = 0;
@@ -167,7 +152,7 @@ static void print_csv(const struct report *r, FILE *f)
 		}
 		fprintf(f, ",%" PRIu64 ",%s,%s,%u,", r->hc->host_mib, reclaim_name(r->hc), balloon_name(r->hc),
 			r->hc->vm_quantum);
-		csv_str(f, r->config);
+		stats_csv_field(f, r->config);
 		for (unsigned k = 0; k < stats_count(); k++)
 			fprintf(f, ",%" PRIu64, stats_value(st, k));
 		fprintf(f, ",%" PRIu64 ",%.4f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
