@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <inttypes.h>
@@ -248,6 +249,14 @@ static int set_key(struct cfg *c, const struct key *k, const char *val, char *ms
 		}
 		return -1;
 	case K_STR:
+		/* What cfg_print writes must read back: inih takes ';' and '#' as
+		 * comments and strips blanks at either end. */
+		if (strpbrk(val, ";#\n\r") || (val[0] && (isspace((unsigned char)val[0]) ||
+						       isspace((unsigned char)val[strlen(val) - 1])))) {
+			snprintf(msg, mlen, "%s.%s: '%s' may not contain ';' or '#' or start or end with a blank",
+				 k->section, k->name, val);
+			return -1;
+		}
 		if (strlen(val) >= k->max) {
 			snprintf(msg, mlen, "%s.%s: value longer than %" PRIu64 " characters", k->section,
 				 k->name, k->max - 1);
