@@ -7,9 +7,12 @@
  *     tests/fuzz/regress/NAME/   inputs that once crashed or broke a property
  * goes through fuzz_NAME(), the function the fuzzer calls.  A harness aborts
  * on a broken property, so a regression fails its test with the input's
- * name in the log.  A file whose name ends in ".disabled" is skipped and
- * reported: it reproduces a bug that is not fixed yet (the note beside it,
- * FILE.note, says which).
+ * name in the log.
+ *
+ * tests/fuzz/known/NAME/ holds inputs that reproduce a bug not fixed yet,
+ * with a NOTE file saying which; their tests below are disabled (Criterion
+ * reports them as skipped).  Whoever fixes the bug enables the test and
+ * moves the inputs to regress/.
  */
 #define FUZZ_NO_ENTRY
 #include "fuzz/fuzz_champsim.c"
@@ -23,12 +26,6 @@
 #include <errno.h>
 
 #define FUZZ_DIR VMSIM_SOURCE_DIR "/tests/fuzz"
-
-static int suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-	return n >= m && !strcmp(s + n - m, suf);
-}
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -64,14 +61,10 @@ static unsigned replay(const char *sub, const char *name, int (*fn)(const uint8_
 	unsigned ran = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || suffix(de->d_name, ".note"))
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "NOTE"))
 			continue;
 		char path[2048];
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (suffix(de->d_name, ".disabled")) {
-			cr_log_warn("skipped (known bug, see %s.note): %s", path, path);
-			continue;
-		}
 		size_t len;
 		uint8_t *data = slurp(path, &len);
 		cr_log_info("%s (%zu bytes)", path, len);
@@ -96,3 +89,12 @@ REGRESS(lackey)
 REGRESS(champsim)
 REGRESS(config)
 REGRESS(wlparse)
+
+/* Known bug: config.c accepts a string value that cfg_print cannot write back
+ * (leading or trailing blanks, a ';'), so `vmsim config` output does not load
+ * to the same machine.  Found by fuzz_config; see known/config/NOTE. */
+Test(regress_fuzz, config_ini_unsafe_string, .disabled = true)
+{
+	fuzz_config_strict = 1;
+	cr_assert_gt(replay("known", "config", fuzz_config), 0);
+}
