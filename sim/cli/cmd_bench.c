@@ -223,7 +223,7 @@ struct rss_case {
 
 static const struct rss_case rss_cases[] = {
 	{"rss", "native", "gups:mb=65536,updates=4m", "gups:mb=65536,updates=1m"},
-	{"rss-nested", "nested", "gups:mb=65536,updates=2m", "gups:mb=65536,updates=512k"},
+	{"rss-nested", "nested", "gups:mb=65536,updates=16m", "gups:mb=65536,updates=512k"},
 };
 
 struct rss_result {
