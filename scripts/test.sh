@@ -60,7 +60,8 @@ if [ "$fuzz_seconds" -gt 0 ] && command -v clang >/dev/null 2>&1; then
 		run_one "$name" &
 		pids="$pids $!"
 		names="$names $name"
-		if [ "$(echo $pids | wc -w)" -ge "$jobs" ]; then
+		if [ "$(echo "$pids" | wc -w)" -ge "$jobs" ]; then
+			# shellcheck disable=SC2086 # split the list into $1, $2, ...
 			set -- $names
 			for p in $pids; do
 				wait "$p" || failed="$failed $1"
@@ -70,6 +71,7 @@ if [ "$fuzz_seconds" -gt 0 ] && command -v clang >/dev/null 2>&1; then
 			names=""
 		fi
 	done
+	# shellcheck disable=SC2086
 	set -- $names
 	for p in $pids; do
 		wait "$p" || failed="$failed $1"
