@@ -387,8 +387,9 @@ static int run_case(const struct bench_case *b, const struct bench_opts *o, stru
 	if (b->src == SRC_REPLAY) {
 		snprintf(dir, sizeof dir, "%s/vmsim-bench.XXXXXX", o->tmpdir);
 		if (!mkdtemp(dir))
-			return vmerr_set(err, VM_EIO, "bench: cannot make a directory in %s: %s",
-					 o->tmpdir, strerror(errno));
+			return vmerr_set(err, VM_EINPUT, "bench: cannot make a directory in %s: %s "
+					 "(name a writable one with --tmpdir DIR)", o->tmpdir,
+					 strerror(errno));
 		snprintf(path, sizeof path, "%s/replay.vmt", dir);
 		if ((rc = write_trace(src, path, err)) < 0)
 			goto out;
