@@ -65,7 +65,7 @@ int p2m_back(struct p2m *p, gpa_t gpa, struct vmerr *err)
 		}
 		if (rc < 0)
 			return vmerr_set(err, rc, "host memory exhausted allocating a host page table");
-		if (u64map_put(&p->rmap, frame, base | (uint64_t)ps) < 0)
+		if (p->rmap_on && u64map_put(&p->rmap, frame, base | (uint64_t)ps) < 0)
 			return vmerr_set(err, VM_ENOMEM, "out of memory");
 		p->st->host_frames++;
 		return 0;
@@ -88,8 +88,9 @@ gpa_t p2m_to_gpa(const struct p2m *p, hpa_t hpa)
 int p2m_attach(struct p2m *p, struct physmem *hpm, const struct p2m_owner *owner,
 	       struct vmerr *err)
 {
-	if (p->rmap.n)
+	if (p->st->host_frames)
 		return vmerr_set(err, VM_EINPUT, "internal: p2m attached after the VM ran");
+	p->rmap_on = true; /* host reclaim walks it */
 	hpa_t root;
 	int rc = physmem_alloc_table(hpm, &root);
 	if (rc < 0)
@@ -108,7 +109,7 @@ int p2m_map(struct p2m *p, gpa_t gpa, hpa_t hpa, enum page_size ps, struct vmerr
 {
 	gpa_t base = gpa & ~(ps_bytes(ps) - 1);
 	int rc = pt_map(p->f, &p->ops, p->root, base, hpa, ps, PTE_PERM_W | PTE_PERM_U | PTE_PERM_X);
-	if (rc == 0)
+	if (rc == 0 && p->rmap_on)
 		rc = u64map_put(&p->rmap, hpa, base | (uint64_t)ps);
 	return rc < 0 ? vmerr_set(err, rc, "host memory exhausted mapping guest-physical 0x%llx",
 				  (unsigned long long)gpa) : 0;
@@ -123,7 +124,8 @@ int p2m_unmap(struct p2m *p, gpa_t gpa, bool release, hpa_t *hpa, enum page_size
 	*ps = (enum page_size)level;
 	*hpa = pt_leaf_pa(p->f, pte, (unsigned)level, 0);
 	p->ops.write(p->ops.arg, ea, 0);
-	u64map_del(&p->rmap, *hpa);
+	if (p->rmap_on)
+		u64map_del(&p->rmap, *hpa);
 	if (release)
 		physmem_release(p->hpm, *hpa, *ps);
 	return 0;

@@ -37,7 +37,9 @@ struct p2m {
 	hpa_t root;
 	enum page_size page;
 	struct stats *st;
-	struct u64map rmap; /* host frame base -> (guest block base | size) */
+	struct u64map rmap; /* host frame base -> (guest block base | size), kept only if rmap_on */
+	bool rmap_on;       /* the functional check or a host's reclaim reads it; else it would grow
+			     * with the footprint for nothing */
 	struct pt_mem_ops ops;
 	uint64_t guest_limit;
 	const struct p2m_owner *owner; /* NULL for a VM alone */

@@ -19,6 +19,8 @@
  */
 #include "sim.h"
 
+#include "p2m.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -316,6 +318,11 @@ struct sim *sim_new(const struct cfg *cfg, const struct mmu_ops *mode, struct vm
 		vmerr_set(err, VM_ENOMEM, "out of memory");
 		goto fail;
 	}
+	/* A TLB entry maps at most the guest's largest page, and under a VMM at
+	 * most the host's too (entries take the smaller leaf). */
+	s->max_ps = cfg->guest_page;
+	if (mode->p2m && cfg->host_page < s->max_ps)
+		s->max_ps = cfg->host_page;
 	for (int i = 0; i < 256; i++)
 		s->need[i] = NEED_INVALID;
 	s->need[EV_LOAD] = PTE_PERM_U;
@@ -357,6 +364,9 @@ void sim_set_check(struct sim *s, bool check,
 	s->check = check;
 	s->on_access = on_access;
 	s->on_access_arg = arg;
+	/* Checking needs host -> guest-physical; call this before the first event. */
+	if ((check || on_access) && s->mode->p2m && s->mode->p2m(s))
+		s->mode->p2m(s)->rmap_on = true;
 	for (int i = 0; i < 256; i++)
 		s->hot_need[i] = (check || on_access) ? NEED_INVALID : s->need[i];
 }
@@ -491,7 +501,8 @@ static inline uint64_t *l1_hit_counter(struct sim *s, unsigned cls)
 }
 
 /* Probe every L1 array that could hold va for this op (4 KiB first). */
-static struct tlb_entry *l1_probe(struct vcpu *c, uint8_t op, gva_t va, unsigned *cls)
+static struct tlb_entry *l1_probe(struct vcpu *c, uint8_t op, gva_t va, unsigned *cls,
+				  unsigned max_ps)
 {
 	struct tlb_entry *e;
 	/* Empty arrays (e.g. the 2 MiB and 1 GiB ones when all pages are 4 KiB)
@@ -501,13 +512,13 @@ static struct tlb_entry *l1_probe(struct vcpu *c, uint8_t op, gva_t va, unsigned
 			*cls = PS_4K;
 			return e;
 		}
-		if (c->l1i[1].valid && (e = tlb_lookup(&c->l1i[1], va, PS_2M, c->ctx))) {
+		if (max_ps >= PS_2M && c->l1i[1].valid && (e = tlb_lookup(&c->l1i[1], va, PS_2M, c->ctx))) {
 			*cls = PS_2M;
 			return e;
 		}
 		return NULL;
 	}
-	for (unsigned ps = 0; ps < PS_COUNT; ps++) {
+	for (unsigned ps = 0; ps <= max_ps; ps++) {
 		struct tlb *t = c->l1d[0].classes & (1u << ps) ? &c->l1d[0] : &c->l1d[ps];
 		if (t->valid && (e = tlb_lookup(t, va, ps, c->ctx))) {
 			*cls = ps;
@@ -517,10 +528,10 @@ static struct tlb_entry *l1_probe(struct vcpu *c, uint8_t op, gva_t va, unsigned
 	return NULL;
 }
 
-static struct tlb_entry *l2_probe(struct vcpu *c, gva_t va, unsigned *cls)
+static struct tlb_entry *l2_probe(struct vcpu *c, gva_t va, unsigned *cls, unsigned max_ps)
 {
 	struct tlb_entry *e;
-	for (unsigned ps = 0; ps < PS_COUNT; ps++) {
+	for (unsigned ps = 0; ps <= max_ps; ps++) {
 		struct tlb *t = (c->l2.classes & (1u << ps)) ? &c->l2 : (c->have_l2_1g ? &c->l2_1g : NULL);
 		if (t && t->valid && (e = tlb_lookup(t, va, ps, c->ctx))) {
 			*cls = ps;
@@ -604,7 +615,7 @@ static void access_slow(struct sim *s, struct vcpu *c, uint8_t op, gva_t va)
 	}
 	c->opcount[op]++;
 	for (int attempt = 0; attempt < 4; attempt++) {
-		e = l1_probe(c, op, va, &cls);
+		e = l1_probe(c, op, va, &cls, s->max_ps);
 		if (e) {
 			if ((e->val & need) == need) {
 				(*l1_hit_counter(s, cls))++;
@@ -620,7 +631,7 @@ static void access_slow(struct sim *s, struct vcpu *c, uint8_t op, gva_t va)
 		/* The STLB lookup takes its latency whether it hits or not: a walk
 		 * starts only after it misses. */
 		s->st.cycles_tlb += s->cfg.l2_latency;
-		e = l2_probe(c, va, &cls);
+		e = l2_probe(c, va, &cls, s->max_ps);
 		if (e) {
 			if ((e->val & need) == need) {
 				s->st.tlb_l2_hits++;
@@ -823,6 +834,36 @@ static int kernel_op(struct sim *s, struct vcpu *c, const struct vm_event *e)
 	return 0;
 }
 
+/*
+ * A run of accesses by the process on one vCPU that all hit the 4 KiB L1
+ * dTLB/iTLB with the rights they need: the hot path.  What is fixed for the
+ * run (pid, context, rights) lives in locals, so the counter stores cannot
+ * make the compiler reload it; the counters are folded in once at the end.
+ * Returns the index of the first event that leaves the run.
+ */
+static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, size_t i, size_t n)
+{
+	const uint8_t v = (uint8_t)c->id;
+	const uint32_t pid = c->cur->pid, ctx = c->ctx;
+	const uint64_t need[3] = {s->hot_need[0], s->hot_need[1], s->hot_need[2]};
+	struct tlb *td = &c->l1d[0], *ti = &c->l1i[0];
+	uint64_t ops[3] = {0, 0, 0};
+	for (; i < n; i++) {
+		const struct vm_event *e = &ev[i];
+		if (e->kind != EV_ACCESS || e->vcpu != v || e->pid != pid || e->op > EV_FETCH)
+			break;
+		struct tlb_entry *te = tlb_lookup(e->op == EV_FETCH ? ti : td, e->addr, PS_4K, ctx);
+		if (!te || (te->val & need[e->op]) != need[e->op])
+			break;
+		ops[e->op]++;
+	}
+	c->opcount[0] += ops[0];
+	c->opcount[1] += ops[1];
+	c->opcount[2] += ops[2];
+	s->st.tlb_l1_hits_4k += ops[0] + ops[1] + ops[2];
+	return i;
+}
+
 int sim_consume(void *arg, const struct vm_event *ev, size_t n)
 {
 	struct sim *s = arg;
@@ -831,23 +872,19 @@ int sim_consume(void *arg, const struct vm_event *ev, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct vm_event *e = &ev[i];
 		struct vcpu *c = &s->cpu[e->vcpu < s->ncpu ? e->vcpu : 0];
-		/* The hot path: an access by the process running on its vCPU that
-		 * hits the 4 KiB L1 dTLB/iTLB with the rights it needs. */
 		if (VM_LIKELY(e->kind == EV_ACCESS && e->vcpu < s->ncpu && c->cur &&
 			      e->pid == c->cur->pid)) {
-			struct tlb *t = e->op == EV_FETCH ? &c->l1i[0] : &c->l1d[0];
-			struct tlb_entry *te = tlb_lookup(t, e->addr, PS_4K, c->ctx);
-			if (VM_LIKELY(te && (te->val & s->hot_need[e->op]) == s->hot_need[e->op])) {
-				c->opcount[e->op]++;
-				s->st.tlb_l1_hits_4k++;
-				continue;
-			}
-			s->cur_cpu = c;
-			s->slow_t0 = sim_charged(&s->st);
+			i = hit_run(s, c, ev, i, n);
+			if (i == n)
+				break;
+			e = &ev[i];
+			c = &s->cpu[e->vcpu < s->ncpu ? e->vcpu : 0];
+		}
+		s->cur_cpu = c;
+		s->slow_t0 = sim_charged(&s->st);
+		if (e->kind == EV_ACCESS && e->vcpu < s->ncpu && c->cur && e->pid == c->cur->pid) {
 			access_slow(s, c, e->op, e->addr);
 		} else {
-			s->cur_cpu = c;
-			s->slow_t0 = sim_charged(&s->st);
 			int rc = event_slow(s, e);
 			if (rc < 0)
 				return fail(s, rc);

@@ -121,6 +121,7 @@ struct sim {
 	bool use_dcache;
 	struct vcpu cpu[SIM_MAX_VCPUS];
 	unsigned ncpu;
+	unsigned max_ps;        /* largest page a TLB entry can map in this run (probes stop there) */
 	uint64_t need[256];     /* PTE_PERM_* an access op needs; unknown ops need an impossible bit */
 	uint64_t hot_need[256]; /* what the inline hit path demands: need, or impossible when checking */
 	struct vcpu *cur_cpu;  /* the vCPU whose event is being handled */

@@ -72,7 +72,7 @@ static int host_translate(struct nested *n, struct vcpu *c, gpa_t gpa, unsigned 
 	struct sim *s = n->s;
 	uint32_t hctx = tlb_ctx(c->vpid, 0);
 	if (n->have_ntlb) {
-		for (unsigned ps = 0; ps < PS_COUNT; ps++) {
+		for (unsigned ps = 0; ps <= (unsigned)n->p2m.page; ps++) { /* no larger host leaf exists */
 			struct tlb_entry *e = tlb_lookup(&n->ntlb[c->id], gpa, ps, hctx);
 			if (e && (e->val & need) == need) {
 				s->st.ntlb_hits++;

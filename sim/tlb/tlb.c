@@ -304,16 +304,31 @@ uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint
 	const uint64_t *k = &t->keys[(size_t)set * t->kstride];
 	unsigned w, free_w = t->ways;
 
-	/* The packed key copies (two cache lines for 16 ways) decide; the
+	/* The packed key copies decide, compared as the hit path does; the
 	 * 24-byte entries are read only where a key matches. */
-	for (w = 0; w < t->ways; w++) {
-		if (k[w] == key && s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
-			s[w].val = val;
-			tlb_touch_(t, set, w);
-			return 0;
+	if (VM_LIKELY(t->kstride <= 64)) {
+		uint64_t valid = t->ways == 64 ? ~0ull : (1ull << t->ways) - 1;
+		for (uint64_t hit = tlb_match_(k, t->kstride, key); hit; hit &= hit - 1) {
+			w = (unsigned)__builtin_ctzll(hit);
+			if (s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
+				s[w].val = val;
+				tlb_hit_(t, set, w);
+				return 0;
+			}
 		}
-		if (k[w] == 0 && free_w == t->ways)
-			free_w = w;
+		uint64_t fr = tlb_match_(k, t->kstride, 0) & valid;
+		if (fr)
+			free_w = (unsigned)__builtin_ctzll(fr);
+	} else {
+		for (w = 0; w < t->ways; w++) {
+			if (k[w] == key && s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
+				s[w].val = val;
+				tlb_touch_(t, set, w);
+				return 0;
+			}
+			if (k[w] == 0 && free_w == t->ways)
+				free_w = w;
+		}
 	}
 
 	uint64_t evicted = 0;
@@ -326,7 +341,7 @@ uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint
 	}
 	s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
 	t->keys[(size_t)set * t->kstride + w] = key;
-	tlb_touch_(t, set, w);
+	tlb_hit_(t, set, w);
 	return evicted;
 }
 
