@@ -90,11 +90,3 @@ REGRESS(champsim)
 REGRESS(config)
 REGRESS(wlparse)
 
-/* Known bug: config.c accepts a string value that cfg_print cannot write back
- * (leading or trailing blanks, a ';'), so `vmsim config` output does not load
- * to the same machine.  Found by fuzz_config; see known/config/NOTE. */
-Test(regress_fuzz, config_ini_unsafe_string, .disabled = true)
-{
-	fuzz_config_strict = 1;
-	cr_assert_gt(replay("known", "config", fuzz_config), 0);
-}
