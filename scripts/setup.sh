@@ -4,7 +4,7 @@
 # only when something is missing.  Run as root (or through sudo).
 set -eu
 pkgs="build-essential cmake pkg-config libinih-dev libzstd-dev libcjson-dev
-      libcriterion-dev liblzma-dev zlib1g-dev gnuplot-nox valgrind clang"
+      libcriterion-dev liblzma-dev zlib1g-dev gnuplot-nox valgrind clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
