@@ -7,7 +7,7 @@
 #   scripts/demo.sh tlb-reach macro      just these
 set -eu
 cd "$(dirname "$0")/.."
-exps=${*:-"nanobench overhead-vs-footprint tlb-reach walk-refs pagesize-matrix macro"}
+exps=${*:-"nanobench overhead-vs-footprint tlb-reach walk-refs pagesize-matrix macro vcpu-scaling"}
 if ! command -v gnuplot >/dev/null 2>&1; then
 	echo "demo: gnuplot is not installed: run scripts/setup.sh (or apt-get install gnuplot-nox)" >&2
 	exit 2

@@ -281,6 +281,15 @@ static const struct key *find_key(const char *section, const char *name, bool *s
 	return NULL;
 }
 
+void cfg_need_vcpus(struct cfg *c, uint64_t n)
+{
+	const uint64_t max = 64; /* the machine.vcpus range, SIM_MAX_VCPUS */
+	if (n > max)
+		n = max;
+	if (n > c->vcpus)
+		c->vcpus = (uint32_t)n;
+}
+
 void cfg_defaults(struct cfg *c)
 {
 	char msg[256];

@@ -135,6 +135,9 @@ struct cfg {
 enum cfg_reclaim { RECLAIM_BALLOON = 0, RECLAIM_SWAP = 1 };
 enum cfg_balloon { BALLOON_STATIC = 0, BALLOON_AUTO = 1 };
 
+/* Raise machine.vcpus to n (a workload's threads), up to the model's limit. */
+void cfg_need_vcpus(struct cfg *c, uint64_t n);
+
 /* Built-in defaults only. */
 void cfg_defaults(struct cfg *c);
 

@@ -206,6 +206,7 @@ int sweep_one(const struct experiment *e, const struct exp_run *r, struct stats 
 	uint64_t p[WL_MAX_PARAMS + 1];
 	if ((rc = wl_parse(spec, &d, p, err)) < 0)
 		return rc;
+	cfg_need_vcpus(&cfg, wl_threads(d, p)); /* as vmsim run does */
 	struct sim *s = sim_new(&cfg, mode, err);
 	if (!s)
 		return VM_EINPUT;

@@ -184,3 +184,11 @@ void wl__back(struct wl_ctx *c, uint64_t va, uint64_t len)
 	}
 	c->back[c->nback++] = (struct wl_backing){.va = va, .len = len, .mem = mem};
 }
+
+uint64_t wl_threads(const struct wl_desc *d, const uint64_t *p)
+{
+	for (unsigned i = 0; i < d->nparams; i++)
+		if (!strcmp(d->params[i].name, "threads"))
+			return p[i] ? p[i] : 1;
+	return 1;
+}

@@ -215,6 +215,10 @@ int wl_parse(const char *spec, const struct wl_desc **d, uint64_t p[WL_MAX_PARAM
  * and reports. */
 void wl_format_params(const struct wl_desc *d, const uint64_t *p, char *buf, size_t len);
 
+/* The workload's threads= parameter (1 if it has none): its threads run on
+ * vCPUs 0..threads-1, so a run needs at least that many. */
+uint64_t wl_threads(const struct wl_desc *d, const uint64_t *p);
+
 /* Run the workload into sink, flush, and return sink->err. */
 int wl_generate(const struct wl_desc *d, const uint64_t *p, struct ev_sink *sink);
 

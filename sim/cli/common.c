@@ -48,9 +48,7 @@ int cli_setup(const char *cmd, const struct run_args *a, struct cfg *cfg,
 	const struct wl_desc *d;
 	uint64_t p[WL_MAX_PARAMS + 1];
 	if (rc == 0 && a->workload && wl_parse(a->workload, &d, p, err) == 0)
-		for (unsigned i = 0; i < d->nparams; i++)
-			if (!strcmp(d->params[i].name, "threads") && p[i] > cfg->vcpus)
-				cfg->vcpus = p[i] < SIM_MAX_VCPUS ? (uint32_t)p[i] : SIM_MAX_VCPUS;
+		cfg_need_vcpus(cfg, wl_threads(d, p));
 	return rc;
 }
 
