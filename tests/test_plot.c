@@ -77,6 +77,7 @@ static void fake_sweep(const char *src, const char *dir)
 			m++;
 		st.accesses = 1000;
 		st.cycles_base = 4000 + 1500 * m + 10 * (i % 7);
+		st.makespan_cycles = st.cycles_base / (1 + i % 4);
 		st.tlb_l1_misses = 100 * (i % 10);
 		st.tlb_l2_misses = 50 + 10 * (i % 5);
 		st.walk_refs = st.tlb_l2_misses * (2 + i % 3);

@@ -26,6 +26,7 @@ do for [i = 2:nseries + 1] { if (word(header, i) eq "vtx") { vtxcol = i } }
 if (vtxcol == 0) { print "vcpu-scaling.gp: the table has no vtx column"; exit status 2 }
 stats dat using vtxcol every ::0::0 nooutput
 base = STATS_min
+if (!(base > 0)) { print "vcpu-scaling.gp: the vtx run on the first row has no run time"; exit status 2 }
 # Each mode's own one-vCPU run, for its ideal line (run time / n).
 do for [i = 2:nseries + 1] {
 	stats dat using i every ::0::0 nooutput
