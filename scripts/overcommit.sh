@@ -78,3 +78,27 @@ for n in $VMS; do
 done
 mv "$tmp" "$out/runs.csv"
 echo "wrote $out/runs.csv ($run runs)" >&2
+
+# The figure's table: per (VMs, footprint), run time of each policy relative to
+# host swapping, and host swapping's double-paging events.
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+	{
+		k = $c["vms"] " VMs, " ($c["fill_pct"] == "mixed" ? "mixed" : $c["fill_pct"] "%")
+		if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+		cyc[k, $c["policy"]] = $c["cycles"]
+		if ($c["policy"] == "swap") dp[k] = $c["double_paging"]
+	}
+	END {
+		print "# vmsim overcommit: run time relative to host swapping; double paging under host swapping"
+		print "scenario swap balloon-static balloon-auto double-paging"
+		for (i = 1; i <= n; i++) {
+			k = order[i]; s = cyc[k, "swap"]
+			printf "\"%s\" 1 %.4f %.4f %d\n", k, cyc[k, "balloon:static"] / s, cyc[k, "balloon:auto"] / s, dp[k]
+		}
+	}' "$out/runs.csv" >"$out/overcommit.dat"
+if command -v gnuplot >/dev/null 2>&1; then
+	gnuplot -e "dat='$out/overcommit.dat'; out='$out/overcommit'" results/plots/overcommit.gp &&
+		echo "figure: $out/overcommit.png, $out/overcommit.svg" >&2
+else
+	echo "gnuplot is not installed (apt-get install gnuplot-nox): table in $out/overcommit.dat" >&2
+fi
