@@ -36,17 +36,19 @@
 extern const char kvma_kernel_start[], kvma_kernel_end[], kvma_user_start[], kvma_user_end[];
 
 static const char *const supported[] = {"stride", "gups", "chase", "pgfault", "syscall",
-					"divzero", "stream", "matmul", "callret"};
+					"divzero", "stream", "matmul", "callret", "ptemod", "kvstore", "bfs",
+					"cr3switch", "ctxswitch", "forkwait", "compile"};
 
 const char *kvmh_cpl0_refuse(const char *name)
 {
 	for (unsigned i = 0; i < sizeof supported / sizeof *supported; i++)
 		if (strcmp(name, supported[i]) == 0)
 			return NULL;
-	return "set-up (a)'s guest kernel serves map, unmap, protect, switch, system calls, "
-	       "phases and #DE; it runs stride, gups, chase, pgfault, syscall, divzero, stream, "
-	       "matmul and callret (no fork/exit, port I/O, CR8 or other exceptions): use "
-	       "--setup b";
+	return "set-up (a)'s guest kernel serves map, unmap, protect, fork, exit, switch, "
+	       "system calls, phases and #DE; it runs stride, gups, chase, pgfault, syscall, "
+	       "divzero, stream, matmul, callret, ptemod, kvstore, bfs, cr3switch, ctxswitch, "
+	       "forkwait and compile (16 processes live at once), not io or cr8wr (no port I/O "
+	       "or CR8 service): use --setup b";
 }
 
 struct ctx {
@@ -114,7 +116,6 @@ static int boot_tables(struct ctx *c, gpa_t *root)
 static const char *fatal_what(uint64_t what)
 {
 	static const char *const u[] = {
-		[KVMA_UNSUP_FORK] = "wl_fork is not served", [KVMA_UNSUP_EXIT] = "wl_exit is not served",
 		[KVMA_UNSUP_IO] = "port I/O is not served", [KVMA_UNSUP_CR8] = "CR8 writes are not served",
 		[KVMA_UNSUP_EXCEPTION] = "only vector 0 of wl_exception is served",
 		[KVMA_UNSUP_SYSCALL_NR] = "unknown system call",

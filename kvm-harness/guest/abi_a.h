@@ -47,7 +47,9 @@ enum kvma_sys {
 	KVMA_SYS_SYSCALL,  /* nr: counted, nothing else (the syscall workload) */
 	KVMA_SYS_PHASE,    /* id: doorbell to the harness */
 	KVMA_SYS_DONE,     /* checksum: doorbell, then hlt */
-	KVMA_SYS_UNSUPPORTED, /* which wlrt_* (KVMA_SYS_*-free code): report and halt */
+	KVMA_SYS_UNSUPPORTED, /* which (enum kvma_unsup): report and halt */
+	KVMA_SYS_FORK,     /* parent, child: the child shares the parent's memory */
+	KVMA_SYS_EXIT,     /* pid: free its process entry */
 };
 
 /* Doorbell operations (the value the kernel stores to the doorbell). */

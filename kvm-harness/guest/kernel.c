@@ -16,6 +16,8 @@
  *  - Entry bits hand-coded: sim/pt_format.h keeps them as data in
  *    pt_format.c (pt_x86_4), which is not built freestanding; these are
  *    the same x86-64 bits.
+ *  - fork shares memory with the parent (as set-up (b) does); exit frees
+ *    the process entry but not its pool pages.
  *  - wl_map only records the region; its pages are mapped on first touch
  *    (demand paging, as the simulator's guest kernel does).
  */
@@ -73,7 +75,7 @@ struct region {
 #define MAX_PROCS 16
 struct proc {
 	uint32_t pid;
-	int used;
+	int used, exited;
 	uint64_t root;
 	struct region r[MAX_REGIONS];
 	unsigned nr;
@@ -151,6 +153,7 @@ static struct proc *proc_get(uint32_t pid)
 	if (!free)
 		fatal(0x100 + KVMA_UNSUP_NOMEM, 0, pid);
 	free->used = 1;
+	free->exited = 0;
 	free->pid = pid;
 	free->nr = 0;
 	free->root = page_alloc();
@@ -246,9 +249,38 @@ static void sys_protect(uint64_t va, uint64_t len, unsigned prot)
 
 static void sys_switch(uint32_t pid)
 {
+	struct proc *old = cur;
 	cur = proc_get(pid);
+	if (old != cur && old->exited)
+		old->used = 0;
 	write_cr3(cur->root);
 	BOOT->cr3_writes++;
+}
+
+/* The child gets the parent's regions and its user-half top-level entries:
+ * the same lower tables, so the same memory (shared, not copy-on-write, as
+ * in set-up (b)); its own root, so switching to it is a real CR3 write. */
+static void sys_fork(uint32_t parent, uint32_t child)
+{
+	struct proc *p = proc_get(parent), *c = proc_get(child);
+	for (unsigned i = 1; i < 256; i++)
+		((volatile uint64_t *)c->root)[i] = ((volatile uint64_t *)p->root)[i];
+	for (unsigned i = 0; i < p->nr; i++)
+		c->r[i] = p->r[i];
+	c->nr = p->nr;
+}
+
+/* Pool pages are not reclaimed (bump allocator); the entry is freed now, or
+ * at the next switch if the process is running. */
+static void sys_exit(uint32_t pid)
+{
+	for (unsigned i = 0; i < MAX_PROCS; i++)
+		if (procs[i].used && procs[i].pid == pid) {
+			if (&procs[i] == cur)
+				procs[i].exited = 1;
+			else
+				procs[i].used = 0;
+		}
 }
 
 static void syscall(struct kvma_frame *f)
@@ -270,6 +302,12 @@ static void syscall(struct kvma_frame *f)
 		break;
 	case KVMA_SYS_SWITCH:
 		sys_switch((uint32_t)a0);
+		break;
+	case KVMA_SYS_FORK:
+		sys_fork((uint32_t)a0, (uint32_t)a1);
+		break;
+	case KVMA_SYS_EXIT:
+		sys_exit((uint32_t)a0);
 		break;
 	case KVMA_SYS_SYSCALL:
 		BOOT->sys_nr++;

@@ -11,7 +11,7 @@
  * faults as a user fetch (measured: #PF error code 0x15, CS 0x23).  There
  * `int $0x80` arrives as #UD instead, which the kernel serves (kernel.c).
  *
- * Hooks the kernel does not serve (fork, exit, port I/O, CR8, exceptions
+ * Hooks the kernel does not serve (port I/O, CR8, exceptions
  * other than #DE) report themselves and stop the guest; the harness refuses
  * the workloads that use them before starting.
  */
@@ -54,8 +54,8 @@ void wlrt_protect(uint64_t va, uint64_t len, unsigned prot) { sys(KVMA_SYS_PROTE
 void wlrt_switch(uint32_t pid) { sys(KVMA_SYS_SWITCH, pid, 0, 0); }
 void wlrt_syscall(uint64_t nr) { sys(KVMA_SYS_SYSCALL, nr, 0, 0); }
 void wlrt_phase(uint64_t id) { sys(KVMA_SYS_PHASE, id, 0, 0); }
-void wlrt_fork(uint32_t parent, uint32_t child) { sys(KVMA_SYS_UNSUPPORTED, KVMA_UNSUP_FORK, parent, child); }
-void wlrt_exit(uint32_t pid) { sys(KVMA_SYS_UNSUPPORTED, KVMA_UNSUP_EXIT, pid, 0); }
+void wlrt_fork(uint32_t parent, uint32_t child) { sys(KVMA_SYS_FORK, parent, child, 0); }
+void wlrt_exit(uint32_t pid) { sys(KVMA_SYS_EXIT, pid, 0, 0); }
 uint64_t wlrt_io_in(uint16_t port) { return sys(KVMA_SYS_UNSUPPORTED, KVMA_UNSUP_IO, port, 0); }
 void wlrt_cr8(uint64_t tpr) { sys(KVMA_SYS_UNSUPPORTED, KVMA_UNSUP_CR8, tpr, 0); }
 void wlrt_fetch(uint64_t va) { (void)*(volatile uint8_t *)va; }
