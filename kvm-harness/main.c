@@ -52,6 +52,7 @@ static int cmd_run(int argc, char **argv)
 		.counters = true,
 	};
 	const char *setup = "auto", *b_only = NULL;
+	bool setup_given = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int b;
@@ -68,6 +69,9 @@ static int cmd_run(int argc, char **argv)
 			return 2;
 		}
 		i++;
+		/* Options other than these shape set-up (b)'s run only. */
+		if (!b_only && strcmp(a, "-w") && strcmp(a, "--setup") && strcmp(a, "--timeout"))
+			b_only = a;
 		if (strcmp(a, "-w") == 0) {
 			o.spec = v;
 		} else if (strcmp(a, "--setup") == 0) {
@@ -76,7 +80,7 @@ static int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			setup = v;
-		} else if (strcmp(a, "--timeout") != 0 && !b_only && (b_only = a, false)) {
+			setup_given = true;
 		} else if (strcmp(a, "--guest-page") == 0) {
 			if (ps_parse(v, &o.g.page) < 0 || o.g.page == PS_1G) {
 				fprintf(stderr, "vmsim-kvm run: --guest-page expects 4k or 2m, not '%s' "
@@ -139,7 +143,9 @@ static int cmd_run(int argc, char **argv)
 		struct kvmh_host h;
 		kvmh_host_probe(&h);
 		setup = h.setup == 'a' ? "a" : "b";
-		fprintf(stderr, "vmsim-kvm: --setup auto: set-up (%s): %s\n", setup, h.setup_why);
+		if (setup_given)
+			fprintf(stderr, "vmsim-kvm: --setup auto: set-up (%s): %s\n", setup,
+				h.setup_why);
 	}
 	if (strcmp(setup, "a") == 0) {
 		if (b_only || o.json) {
