@@ -120,7 +120,8 @@ static const char *fatal_what(uint64_t what)
 		[KVMA_UNSUP_EXCEPTION] = "only vector 0 of wl_exception is served",
 		[KVMA_UNSUP_SYSCALL_NR] = "unknown system call",
 		[KVMA_UNSUP_NOMEM] = "out of pool pages, regions or processes",
-		[KVMA_UNSUP_PF] = "unmap of a hole inside a region is not served"};
+		[KVMA_UNSUP_PF] = "unmap of a hole inside a region is not served",
+		[KVMA_UNSUP_RANGE] = "wl_map below 512 GiB (the kernel's) or past the user half"};
 	if (what == 14)
 		return "page fault outside every mapped region, or a protection fault";
 	if (what < 32)

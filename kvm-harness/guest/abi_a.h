@@ -41,7 +41,7 @@
 /* System call numbers (rax of int $0x80). */
 enum kvma_sys {
 	KVMA_SYS_MAP = 1,  /* va, len, prot: record the region; pages come on first touch */
-	KVMA_SYS_UNMAP,    /* va, len: clear the PTEs, INVLPG each */
+	KVMA_SYS_UNMAP,    /* va, len: clear the PTEs, INVLPG each present one */
 	KVMA_SYS_PROTECT,  /* va, len, prot: rewrite the PTEs, INVLPG each */
 	KVMA_SYS_SWITCH,   /* pid: CR3 := that process's root (built on first use) */
 	KVMA_SYS_SYSCALL,  /* nr: counted, nothing else (the syscall workload) */
@@ -63,7 +63,8 @@ enum kvma_op {
 /* Unsupported hooks, reported with KVMA_OP_FATAL arg0 = 0x100 + this. */
 enum kvma_unsup {
 	KVMA_UNSUP_FORK = 1, KVMA_UNSUP_EXIT, KVMA_UNSUP_IO, KVMA_UNSUP_CR8,
-	KVMA_UNSUP_EXCEPTION, KVMA_UNSUP_SYSCALL_NR, KVMA_UNSUP_NOMEM, KVMA_UNSUP_PF
+	KVMA_UNSUP_EXCEPTION, KVMA_UNSUP_SYSCALL_NR, KVMA_UNSUP_NOMEM, KVMA_UNSUP_PF,
+	KVMA_UNSUP_RANGE
 };
 
 #define KVMA_MAX_PARAMS 17
@@ -87,7 +88,8 @@ struct kvma_boot {
 	uint64_t pages_used;  /* pool pages handed out (tables and data) */
 	uint64_t checksum;
 	uint64_t ud_int80;    /* int $0x80 that arrived as #UD (PVM hosts) */
-	uint64_t fatal_err, fatal_cs; /* error code and CS of a fatal trap's frame */
+	uint64_t fatal_err, fatal_cs; /* error code and CS of the last trap's frame
+					 (what a FATAL report prints) */
 };
 
 #endif

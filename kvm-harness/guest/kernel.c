@@ -290,6 +290,10 @@ static void syscall(struct kvma_frame *f)
 	f->rax = 0;
 	switch (nr) {
 	case KVMA_SYS_MAP:
+		/* The first 512 GiB are the kernel's (boot tables, 2 MiB leaves);
+		 * the workloads map at 16 TiB and up. */
+		if (a0 < (1ull << 39) || a0 + a1 > (1ull << 47) || a0 + a1 < a0)
+			fatal(0x100 + KVMA_UNSUP_RANGE, f->rip, a0);
 		if (cur->nr == MAX_REGIONS)
 			fatal(0x100 + KVMA_UNSUP_NOMEM, f->rip, a0);
 		cur->r[cur->nr++] = (struct region){a0, a1, (unsigned)a2};
