@@ -85,9 +85,9 @@ void kvmh_host_probe(struct kvmh_host *h)
 
 	if (h->pvm) {
 		h->setup = 'b';
-		h->setup_why = "PVM host: guest CPL0 code is emulated (~0.7 us/instruction) and the "
-			       "guest cannot take its own exceptions, so the workload runs at CPL3 "
-			       "and the harness acts as its kernel";
+		h->setup_why = "PVM host: guest CPL0 code is emulated (~0.7 us/instruction), so "
+			       "the workload runs at CPL3 and the harness acts as its kernel; "
+			       "set-up (a)'s guest kernel runs too (--setup a), slowly";
 	} else if (module_loaded("kvm_intel") || module_loaded("kvm_amd")) {
 		h->setup = 'a';
 		h->setup_why = "VMX/SVM host: guest CPL0 code runs natively, so a tiny guest kernel "
@@ -95,7 +95,8 @@ void kvmh_host_probe(struct kvmh_host *h)
 	} else {
 		h->setup = 'b';
 		h->setup_why = "no kvm_intel/kvm_amd module: assuming CPL0 guest code may be "
-			       "emulated, so the workload runs at CPL3 with the harness as kernel";
+			       "emulated, so the workload runs at CPL3 with the harness as kernel "
+			       "(--setup a for the guest kernel)";
 	}
 }
 

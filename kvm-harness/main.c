@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kvmh_calib.h"
+#include "kvmh_cpl0.h"
 #include "kvmh_guest.h"
 #include "kvmh_host.h"
 #include "kvmh_run.h"
@@ -50,6 +51,8 @@ static int cmd_run(int argc, char **argv)
 		.timeout_s = 60,
 		.counters = true,
 	};
+	const char *setup = "auto", *b_only = NULL;
+	bool setup_given = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int b;
@@ -66,8 +69,18 @@ static int cmd_run(int argc, char **argv)
 			return 2;
 		}
 		i++;
+		/* Options other than these shape set-up (b)'s run only. */
+		if (!b_only && strcmp(a, "-w") && strcmp(a, "--setup") && strcmp(a, "--timeout"))
+			b_only = a;
 		if (strcmp(a, "-w") == 0) {
 			o.spec = v;
+		} else if (strcmp(a, "--setup") == 0) {
+			if (strcmp(v, "a") && strcmp(v, "b") && strcmp(v, "auto")) {
+				fprintf(stderr, "vmsim-kvm run: --setup expects a, b or auto, not '%s'\n", v);
+				return 2;
+			}
+			setup = v;
+			setup_given = true;
 		} else if (strcmp(a, "--guest-page") == 0) {
 			if (ps_parse(v, &o.g.page) < 0 || o.g.page == PS_1G) {
 				fprintf(stderr, "vmsim-kvm run: --guest-page expects 4k or 2m, not '%s' "
@@ -125,6 +138,22 @@ static int cmd_run(int argc, char **argv)
 	if (!o.spec) {
 		fprintf(stderr, "vmsim-kvm run: -w WORKLOAD[:k=v,...] is required\n");
 		return 2;
+	}
+	if (strcmp(setup, "auto") == 0) {
+		struct kvmh_host h;
+		kvmh_host_probe(&h);
+		setup = h.setup == 'a' ? "a" : "b";
+		if (setup_given)
+			fprintf(stderr, "vmsim-kvm: --setup auto: set-up (%s): %s\n", setup,
+				h.setup_why);
+	}
+	if (strcmp(setup, "a") == 0) {
+		if (b_only || o.json) {
+			fprintf(stderr, "vmsim-kvm run: %s applies to set-up (b) only (--setup b)\n",
+				o.json ? "--json" : b_only);
+			return 2;
+		}
+		return kvmh_cpl0_main(o.spec, o.no_native, o.timeout_s);
 	}
 	return kvmh_run_main(&o);
 }
@@ -210,7 +239,8 @@ static int cmd_selftest(int argc, char **argv)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vmsim-kvm info\n"
-		   "       vmsim-kvm run -w WORKLOAD[:k=v,...] [--guest-page 4k|2m] [--host-thp on|off]\n"
+		   "       vmsim-kvm run -w WORKLOAD[:k=v,...] [--setup a|b|auto] [--guest-page 4k|2m]\n"
+		   "                     [--host-thp on|off]\n"
 		   "                     [--balloon MIB[@PHASE]] [--ept on|off] [--json]\n"
 		   "                     [--ad on|off] [--prefault on|off] [--demand on|off]\n"
 		   "                     [--timeout SEC] [--no-native] [--counters on|off]\n"

@@ -479,3 +479,94 @@ Test(kvm, hung_guest_times_out_with_registers)
 	cr_expect(strstr(o.err, "timeout") && strstr(o.err, "RIP "), "%s", o.err);
 	out_free(&o);
 }
+
+/* --- guest set-up (a): the CPL0 guest kernel ------------------------------
+ * On this kind of host its CPL0 code is emulated (~0.7 us per instruction),
+ * so the sizes are tiny: each run takes well under a second. */
+
+struct setup_a {
+	unsigned long long native, guest, pf, de, sys, sys_nr, cr3, invlpg, exits;
+};
+
+static struct setup_a run_setup_a(const char *spec)
+{
+	char args[512];
+	struct setup_a a = {0};
+	snprintf(args, sizeof args, "run --setup a -w %s", spec);
+	struct out o = run(args);
+	cr_assert_eq(o.status, 0, "%s: status %d\nstdout:\n%s\nstderr:\n%s", args, o.status, o.out,
+		     o.err);
+	const char *ck = strstr(o.out, "checksum    native ");
+	const char *k = strstr(o.out, "kernel      page faults served ");
+	const char *t = strstr(o.out, "guest time  ");
+	cr_assert(ck && k && t, "%s: output:\n%s", args, o.out);
+	cr_assert_eq(sscanf(ck, "checksum    native %llx, guest %llx", &a.native, &a.guest), 2,
+		     "%s", ck);
+	cr_assert_eq(sscanf(k, "kernel      page faults served %llu, #DE served %llu, system calls "
+			    "%llu (workload's %llu), CR3 writes %llu, INVLPGs %llu", &a.pf, &a.de,
+			    &a.sys, &a.sys_nr, &a.cr3, &a.invlpg), 6, "%s", k);
+	cr_assert_eq(sscanf(strchr(t, ',') + 1, " %llu exits", &a.exits), 1, "%s", t);
+	out_free(&o);
+	return a;
+}
+
+Test(kvm, setup_a_stride_checksum_equals_host_process)
+{
+	need_kvm();
+	struct setup_a a = run_setup_a("stride:pages=64,passes=2");
+	cr_expect_eq(a.guest, a.native, "guest 0x%llx native 0x%llx", a.guest, a.native);
+	cr_expect_neq(a.guest, 0xcbf29ce484222325ull, "stride must load values");
+	cr_expect_eq(a.pf, 64, "one demand fault per page in the guest kernel: %llu", a.pf);
+}
+
+Test(kvm, setup_a_gups_checksum_equals_host_process)
+{
+	need_kvm();
+	struct setup_a a = run_setup_a("gups:mb=1,updates=2000,seed=7");
+	cr_expect_eq(a.guest, a.native, "guest 0x%llx native 0x%llx", a.guest, a.native);
+	cr_expect_neq(a.guest, 0xcbf29ce484222325ull, "gups must load values");
+}
+
+/* pgfault maps, touches every page once and unmaps, each round: every first
+ * touch is a #PF the guest kernel serves (no exit to the harness: START,
+ * the phase and DONE are the only exits), every unmapped page an INVLPG. */
+Test(kvm, setup_a_pgfault_first_touches_served_by_guest_kernel)
+{
+	need_kvm();
+	struct setup_a a = run_setup_a("pgfault:pages=16,rounds=2");
+	cr_expect_eq(a.pf, 32, "page faults served %llu, pages touched 32", a.pf);
+	cr_expect_eq(a.invlpg, 32, "INVLPGs %llu", a.invlpg);
+	cr_expect_eq(a.exits, 3, "exits %llu: the faults must not reach the harness", a.exits);
+	cr_expect_eq(a.guest, a.native);
+}
+
+Test(kvm, setup_a_syscalls_served_by_guest_kernel)
+{
+	need_kvm();
+	struct setup_a a = run_setup_a("syscall:iters=100");
+	cr_expect_eq(a.sys_nr, 100, "workload system calls served %llu, iters 100", a.sys_nr);
+	cr_expect_eq(a.exits, 3, "exits %llu", a.exits);
+	a = run_setup_a("divzero:iters=20");
+	cr_expect_eq(a.de, 20, "#DE served %llu", a.de);
+	a = run_setup_a("cr3switch:iters=20");
+	cr_expect_eq(a.cr3, 40, "CR3 writes %llu", a.cr3);
+	cr_expect_eq(a.guest, a.native);
+}
+
+Test(kvm, setup_a_refuses_unsupported_workloads_and_auto_follows_info)
+{
+	need_kvm();
+	struct out o = run("run --setup a -w io:iters=5");
+	cr_expect_eq(o.status, 2);
+	cr_expect(strstr(o.err, "not supported in set-up (a)") && strstr(o.err, "--setup b"), "%s",
+		  o.err);
+	out_free(&o);
+	o = run("info");
+	bool info_a = strstr(o.out, "guest set-up:     (a)") != NULL;
+	out_free(&o);
+	o = run("run --setup auto -w syscall:iters=10 --no-native");
+	cr_expect_eq(o.status, 0, "%s", o.err);
+	cr_expect(strstr(o.err, info_a ? "--setup auto: set-up (a)" : "--setup auto: set-up (b)"),
+		  "%s", o.err);
+	out_free(&o);
+}
