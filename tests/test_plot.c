@@ -135,12 +135,28 @@ Test(plot, every_shipped_experiment_draws_png_and_svg, .init = setup, .fini = te
 		exp_free(&e);
 	}
 	globfree(&g);
-	/* Every script in results/plots is some figure's script. */
+	/* Every script in results/plots is some figure's script, but for
+	 * overcommit.gp, which scripts/overcommit.sh draws (its own test below). */
 	snprintf(pattern, sizeof pattern, "%s/results/plots/*.gp", VMSIM_SOURCE_DIR);
 	cr_assert_eq(glob(pattern, 0, NULL, &g), 0);
-	cr_assert_geq(scripts_used, g.gl_pathc, "a script in results/plots is not drawn by any "
+	cr_assert_geq(scripts_used + 1, g.gl_pathc, "a script in results/plots is not drawn by any "
 		      "experiment (so it is untested)");
 	globfree(&g);
+}
+
+/* overcommit.gp draws the table scripts/overcommit.sh writes. */
+Test(plot, overcommit_script_draws_its_table, .init = setup, .fini = teardown)
+{
+	need_gnuplot();
+	write_file(tpath("o.dat"), "# test\nscenario swap balloon-static balloon-auto double-paging\n"
+				   "\"2 VMs, 85%\" 1 1.10 1.14 0\n\"2 VMs, 110%\" 1 0.80 0.81 20141\n");
+	cr_assert_eq(sh("gnuplot -e \"dat='o.dat'; out='o'\" '%s/results/plots/overcommit.gp' "
+			"2>err.txt", VMSIM_SOURCE_DIR), 0);
+	char *errs = read_file(tpath("err.txt"));
+	cr_assert(!strstr(errs, "warning"), "gnuplot warned:\n%s", errs);
+	free(errs);
+	cr_assert_gt(size_of(tpath("o.png")), 1000);
+	cr_assert_gt(size_of(tpath("o.svg")), 1000);
 }
 
 Test(plot, table_divides_by_the_native_run, .init = setup, .fini = teardown)
