@@ -25,87 +25,14 @@
 #include <unistd.h>
 
 #include "sim/sim.h"
+#include "testkvm.h"
 
-static const char *kvm_bin(void)
-{
-	static char path[1024];
-	const char *e = getenv("VMSIM_KVM");
-	if (e && *e)
-		return e;
-	snprintf(path, sizeof path, "%s/kvm-harness/vmsim-kvm", VMSIM_BINARY_DIR);
-	return path;
-}
-
-static const char *vmsim_bin(void)
-{
-	static char path[1024];
-	const char *e = getenv("VMSIM");
-	if (e && *e)
-		return e;
-	snprintf(path, sizeof path, "%s/vmsim", VMSIM_BINARY_DIR);
-	return path;
-}
-
-static void need_kvm(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		const char *why = strerror(errno);
-		printf("test_kvm: skipped: /dev/kvm not usable here (%s)\n", why);
-		cr_skip("/dev/kvm not usable here (%s)", why);
-	}
-	close(fd);
-	if (access(kvm_bin(), X_OK) != 0)
-		cr_skip("%s not built", kvm_bin());
-}
-
-struct out {
-	char *out, *err; /* malloc'd */
-	int status;      /* exit status, or -1 if killed */
-};
-
-static char *slurp(FILE *f)
-{
-	size_t cap = 1 << 16, n = 0;
-	char *b = malloc(cap);
-	size_t r;
-	while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
-		n += r;
-		if (n + 1 == cap)
-			b = realloc(b, cap *= 2);
-	}
-	b[n] = 0;
-	return b;
-}
+static void need_kvm(void) { need_kvm_for("test_kvm"); }
 
 /* Run bin with args (a shell fragment); stdout and stderr apart. */
-static struct out run_bin(const char *bin, const char *args)
-{
-	char errpath[] = "/tmp/test_kvm.XXXXXX", cmd[2048];
-	int efd = mkstemp(errpath);
-	cr_assert_geq(efd, 0);
-	close(efd);
-	snprintf(cmd, sizeof cmd, "timeout 30 '%s' %s 2>%s", bin, args, errpath);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p, "popen %s", cmd);
-	struct out o = {.out = slurp(p)};
-	int st = pclose(p);
-	o.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	FILE *ef = fopen(errpath, "r");
-	o.err = ef ? slurp(ef) : strdup("");
-	if (ef)
-		fclose(ef);
-	unlink(errpath);
-	return o;
-}
+static struct out run_bin(const char *bin, const char *args) { return run_cmd(NULL, bin, args, 30); }
 
 static struct out run(const char *args) { return run_bin(kvm_bin(), args); }
-
-static void out_free(struct out *o)
-{
-	free(o->out);
-	free(o->err);
-}
 
 static cJSON *bin_json(const char *bin, const char *args)
 {

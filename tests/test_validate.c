@@ -17,77 +17,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *vmsim_bin(void)
-{
-	static char path[1024];
-	const char *e = getenv("VMSIM");
-	if (e && *e)
-		return e;
-	snprintf(path, sizeof path, "%s/vmsim", VMSIM_BINARY_DIR);
-	return path;
-}
+#include "testkvm.h"
 
-static void need_kvm(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		const char *why = strerror(errno);
-		printf("test_validate: skipped: /dev/kvm not usable here (%s)\n", why);
-		cr_skip("/dev/kvm not usable here (%s)", why);
-	}
-	close(fd);
-	char kvm[1100];
-	const char *e = getenv("VMSIM_KVM");
-	snprintf(kvm, sizeof kvm, "%s", e && *e ? e : VMSIM_BINARY_DIR "/kvm-harness/vmsim-kvm");
-	if (access(kvm, X_OK) != 0) {
-		printf("test_validate: skipped: %s not built\n", kvm);
-		cr_skip("%s not built", kvm);
-	}
-}
-
-struct out {
-	char *out, *err;
-	int status;
-};
-
-static char *slurp(FILE *f)
-{
-	size_t cap = 1 << 16, n = 0, r;
-	char *b = malloc(cap);
-	while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
-		n += r;
-		if (n + 1 == cap)
-			b = realloc(b, cap *= 2);
-	}
-	b[n] = 0;
-	return b;
-}
+static void need_kvm(void) { need_kvm_for("test_validate"); }
 
 static struct out validate(const char *env, const char *args)
 {
-	char errpath[] = "/tmp/test_validate.XXXXXX", cmd[2048];
-	int efd = mkstemp(errpath);
-	cr_assert_geq(efd, 0);
-	close(efd);
-	snprintf(cmd, sizeof cmd, "%s timeout 50 '%s' validate %s 2>%s", env ? env : "", vmsim_bin(),
-		 args, errpath);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	struct out o = {.out = slurp(p)};
-	int st = pclose(p);
-	o.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	FILE *ef = fopen(errpath, "r");
-	o.err = ef ? slurp(ef) : strdup("");
-	if (ef)
-		fclose(ef);
-	unlink(errpath);
-	return o;
-}
-
-static void out_free(struct out *o)
-{
-	free(o->out);
-	free(o->err);
+	char va[1800];
+	snprintf(va, sizeof va, "validate %s", args);
+	return run_cmd(env, vmsim_bin(), va, 50);
 }
 
 static const cJSON *row(const cJSON *j, const char *list, const char *name)

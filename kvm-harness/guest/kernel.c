@@ -54,15 +54,6 @@ extern char kvma_trap_stack_top[];
 #define DECL(n) extern char kvma_isr##n[];
 ISRS(DECL)
 
-void *memset(void *d, int c, unsigned long n);
-void *memset(void *d, int c, unsigned long n)
-{
-	unsigned char *p = d;
-	while (n--)
-		*p++ = (unsigned char)c;
-	return d;
-}
-
 static uint64_t gdt[7] __attribute__((aligned(16)));
 static uint8_t tss[0x68] __attribute__((aligned(16)));
 static uint64_t idt[256 * 2] __attribute__((aligned(4096)));

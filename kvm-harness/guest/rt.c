@@ -3,8 +3,8 @@
  * wlrt_* operation is a doorbell to the harness, which acts as the kernel.
  *
  * Notes:
- *  - Freestanding: no libc; gcc may still emit memset/memcpy calls, so they
- *    are defined here.
+ *  - Freestanding: no libc; gcc may still emit memset/memcpy calls, which
+ *    guest/mem.c provides to every guest image.
  *  - The guest cannot take its own exceptions on this kind of host (see
  *    notes/kvm-host.md), so there is no IDT: a fault ends the VM in a
  *    shutdown.  The harness serves the ones it expects (a demand fault, the
@@ -44,25 +44,6 @@ void kvmh_invlpg_stub(void);
 _Static_assert(KVMH_OP_DETOUR == 15, "entry.S rings op 15 from the CPL0 stub");
 extern const char __stack_top[];
 
-void *memset(void *d, int c, unsigned long n);
-void *memcpy(void *d, const void *s, unsigned long n);
-
-void *memset(void *d, int c, unsigned long n)
-{
-	unsigned char *p = d;
-	while (n--)
-		*p++ = (unsigned char)c;
-	return d;
-}
-
-void *memcpy(void *d, const void *s, unsigned long n)
-{
-	unsigned char *p = d;
-	const unsigned char *q = s;
-	while (n--)
-		*p++ = *q++;
-	return d;
-}
 
 static inline uint64_t rdtsc(void)
 {

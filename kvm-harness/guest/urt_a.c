@@ -20,26 +20,7 @@
 
 #define BOOT ((const volatile struct kvma_boot *)KVMA_BOOT_GPA)
 
-void *memset(void *d, int c, unsigned long n);
-void *memcpy(void *d, const void *s, unsigned long n);
 void kvma_user_main(void);
-
-void *memset(void *d, int c, unsigned long n)
-{
-	unsigned char *p = d;
-	while (n--)
-		*p++ = (unsigned char)c;
-	return d;
-}
-
-void *memcpy(void *d, const void *s, unsigned long n)
-{
-	unsigned char *p = d;
-	const unsigned char *q = s;
-	while (n--)
-		*p++ = *q++;
-	return d;
-}
 
 static uint64_t sys(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
 {
