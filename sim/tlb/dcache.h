@@ -2,9 +2,16 @@
  * dcache.h - the data-cache model page-table-entry fetches go through.
  *
  * A page walk reads one entry per level; where that read is served (L1, L2,
- * L3 or memory) decides what the walk costs.  Each level is a struct tlb
- * keyed by 64-byte line (class 0, shift 6, context 0).  See dcache.c for
- * what is modelled and what is not.
+ * L3 or memory) decides what the walk costs.  See dcache.c for what is
+ * modelled and what is not.
+ *
+ * Each level is a set-associative array of 64-byte line tags with exact LRU.
+ * It is not a struct tlb: a line needs no context, payload or size class,
+ * and a set's tags and LRU stamps sit together in one block, so a look-up
+ * and the fill that follows a miss touch one or two host cache lines per
+ * level instead of three scattered ones (keys, entries, stamps).  On a
+ * 4 GiB random walk the L3 model is larger than the host's L2, so that is
+ * what a walk reference costs.
  *
  * The struct body is public so callers can embed it and read the counters.
  */
@@ -24,11 +31,33 @@ struct dcache_geom {
 		unsigned latency; /* load-to-use cycles when this level serves the read */
 	} lvl[DCACHE_LEVELS];
 	unsigned mem_latency; /* cycles when memory serves it */
-	enum tlb_policy policy;
+	enum tlb_policy policy; /* TLB_LRU only: the configuration offers no other */
+};
+
+/*
+ * One level.  Set s is the block blk + s * stride (64-byte aligned):
+ *
+ *   | tag[0] .. tag[ways-1] 0 .. 0 | stamp[0] .. stamp[ways-1] | pad |
+ *     uint64_t, padded to a            uint32_t
+ *     multiple of 4 (ktags)
+ *
+ * tag = line number + 1 (0: invalid); a set is chosen by line number mod
+ * sets, a mask for a power-of-two count, else Lemire's fastmod.
+ */
+struct dcache_level {
+	uint64_t *blk;
+	unsigned sets, ways;
+	unsigned ktags;     /* ways rounded up to a multiple of 4 */
+	unsigned stride;    /* uint64_t words per set block */
+	uint64_t set_mask;  /* sets - 1 when sets is a power of two */
+	uint64_t fastmod_m; /* otherwise: the fastmod constant */
+	bool pow2;
+	uint32_t clock;     /* LRU time; stamps are renumbered before it wraps */
+	uint32_t *scratch;  /* ways words for renumbering, allocated once */
 };
 
 struct dcache {
-	struct tlb lvl[DCACHE_LEVELS];
+	struct dcache_level lvl[DCACHE_LEVELS];
 	bool present[DCACHE_LEVELS];
 	unsigned latency[DCACHE_LEVELS + 1]; /* by level, memory last */
 	uint64_t served[DCACHE_LEVELS + 1];  /* reads served by each level */
