@@ -39,7 +39,7 @@ int mmu_walk_1d(struct sim *s, struct vcpu *c, const struct pt_format *f, uint64
 	unsigned level = hit ? hit - 1 : f->levels - 1;
 	if (hit)
 		count_pwc_hit(&s->st, hit);
-	if (rec->nnotes < VM_ARRAY_SIZE(rec->note))
+	if (walk_rec_note(rec))
 		rec->note[rec->nnotes++] = (struct walk_note){.dim = WALK_GUEST,
 							      .pwc_level = hit ? (int8_t)hit : -1,
 							      .addr = va};

@@ -52,24 +52,6 @@ const struct pt_format *pt_format_get(enum pt_kind kind, unsigned levels)
 	return tab[kind][levels - 4];
 }
 
-unsigned pt_perms(const struct pt_format *f, uint64_t pte)
-{
-	unsigned p = 0;
-	if (pte & f->write)
-		p |= PTE_PERM_W;
-	if (f->kind == PT_EPT || (pte & f->user))
-		p |= PTE_PERM_U;
-	if (f->kind == PT_EPT ? (pte & f->exec) != 0 : (pte & f->nx) == 0)
-		p |= PTE_PERM_X;
-	if (pte & f->global)
-		p |= PTE_PERM_G;
-	if (pte & f->accessed)
-		p |= PTE_PERM_A;
-	if (pte & f->dirty)
-		p |= PTE_PERM_D;
-	return p;
-}
-
 uint64_t pt_make_table(const struct pt_format *f, uint64_t table_pa)
 {
 	return (table_pa & f->addr_mask) | f->table_bits;

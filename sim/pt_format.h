@@ -101,8 +101,18 @@ static inline uint64_t pt_leaf_pa(const struct pt_format *f, uint64_t pte, unsig
 	return (pte & f->addr_mask & ~off) | (va & off);
 }
 
-/* PTE_PERM_* of a present entry (A and D reported from the entry). */
-unsigned pt_perms(const struct pt_format *f, uint64_t pte);
+/* PTE_PERM_* of a present entry (A and D reported from the entry).  EPT
+ * has no U/S bit: every EPT mapping counts as user.  x86 and NPT mark
+ * "not executable" (NX), EPT "executable" (X).  Inline, without branches
+ * on the entry: the walker calls it at every level. */
+static inline unsigned pt_perms(const struct pt_format *f, uint64_t pte)
+{
+	unsigned u = f->user ? (pte & f->user) != 0 : 1;
+	unsigned x = f->nx ? (pte & f->nx) == 0 : (pte & f->exec) != 0;
+	return ((pte & f->write) != 0) * PTE_PERM_W | u * PTE_PERM_U | x * PTE_PERM_X |
+	       ((pte & f->global) != 0) * PTE_PERM_G | ((pte & f->accessed) != 0) * PTE_PERM_A |
+	       ((pte & f->dirty) != 0) * PTE_PERM_D;
+}
 
 /* A non-leaf entry pointing at a table, with full permissions (the leaf
  * decides), as Linux and KVM build upper levels. */

@@ -484,7 +484,7 @@ void sim_walk_ref(struct sim *s, struct walk_rec *rec, uint8_t dim, unsigned lev
 	case WS_MEM: s->st.pte_from_mem++; break;
 	default: break;
 	}
-	if (rec->n < WALK_MAX_REFS)
+	if (rec->n < rec->max_refs)
 		rec->ref[rec->n++] = (struct walk_ref){.dim = dim, .level = (uint8_t)level, .src = src,
 						       .cycles = cyc, .table = table,
 						       .entry_addr = entry_addr, .entry_pa = entry_pa,
@@ -653,7 +653,7 @@ static void access_slow(struct sim *s, struct vcpu *c, uint8_t op, gva_t va)
 		s->st.tlb_l2_misses++;
 	walk:;
 		struct mmu_fill fill;
-		walk_rec_reset(&s->rec);
+		walk_rec_quiet(&s->rec);
 		int rc = s->mode->fill(s, c, va, (unsigned)need, &fill, &s->rec);
 		if (rc < 0) {
 			fail(s, rc);

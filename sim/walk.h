@@ -20,6 +20,7 @@
 #include "pt_format.h"
 
 #define WALK_MAX_REFS 48 /* (5+1)*(5+1)-1 = 35 for a 5/5 2D walk, plus slack */
+#define WALK_MAX_NOTES 16
 
 enum walk_dim { WALK_GUEST = 0, WALK_HOST = 1, WALK_SHADOW = 2 };
 
@@ -46,11 +47,25 @@ struct walk_note {
 struct walk_rec {
 	unsigned n;
 	unsigned nnotes;
+	unsigned max_refs, max_notes; /* 0: count nothing, keep nothing (the run loop) */
 	struct walk_ref ref[WALK_MAX_REFS];
-	struct walk_note note[16];
+	struct walk_note note[WALK_MAX_NOTES];
 };
 
-static inline void walk_rec_reset(struct walk_rec *r) { r->n = r->nnotes = 0; }
+/* Start a record that keeps every reference (walk command, tests). */
+static inline void walk_rec_reset(struct walk_rec *r)
+{
+	r->n = r->nnotes = 0;
+	r->max_refs = WALK_MAX_REFS;
+	r->max_notes = WALK_MAX_NOTES;
+}
+
+/* A record that keeps nothing: the run loop's walks are charged and
+ * counted, but nobody reads their references, and writing a 48-byte
+ * record per reference was a tenth of a nested walk's instructions. */
+static inline void walk_rec_quiet(struct walk_rec *r) { r->n = r->nnotes = r->max_refs = r->max_notes = 0; }
+
+static inline bool walk_rec_note(struct walk_rec *r) { return r->nnotes < r->max_notes; }
 
 struct walk_io {
 	/* Read the entry at entry_addr (in the walked table's space) for a

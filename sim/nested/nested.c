@@ -90,7 +90,7 @@ static int host_translate(struct nested *n, struct vcpu *c, gpa_t gpa, unsigned 
 		s->st.hpwc_hits++;
 	else
 		table = n->p2m.root;
-	if (rec->nnotes < VM_ARRAY_SIZE(rec->note))
+	if (walk_rec_note(rec))
 		rec->note[rec->nnotes++] = (struct walk_note){.dim = WALK_HOST,
 							      .pwc_level = hit ? (int8_t)hit : -1,
 							      .addr = gpa};
@@ -155,7 +155,7 @@ static int nested_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
 			else if (hit == 3) s->st.pwc_hits_pml4e++;
 			else s->st.pwc_hits_pml5e++;
 		}
-		if (rec->nnotes < VM_ARRAY_SIZE(rec->note))
+		if (walk_rec_note(rec))
 			rec->note[rec->nnotes++] = (struct walk_note){
 				.dim = WALK_GUEST, .pwc_level = hit ? (int8_t)hit : -1, .addr = va};
 		s->st.walks++;

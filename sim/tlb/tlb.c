@@ -344,7 +344,7 @@ uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint
 		t->valid++;
 	} else {
 		w = victim(t, set);
-		evicted = s[w].key;
+		evicted = k[w]; /* the packed copy: already in cache, the entry may not be */
 	}
 	s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
 	t->keys[(size_t)set * t->kstride + w] = key;
