@@ -269,24 +269,63 @@ struct tlb_entry *tlb_lookup_wide_(struct tlb *t, unsigned set, uint64_t key, ui
 	return NULL;
 }
 
+/* The way with the oldest stamp, lowest way on a tie.  Which way wins is
+ * data-dependent: a branch per way mispredicted about once per scan (a
+ * third of tlb_insert on a random walk stream), so the minimum is found
+ * without branches, four stamps at a time where SSE2 is there (unsigned
+ * order by flipping the sign bit), then its lowest way by equality. */
+static inline unsigned lru_victim(const uint32_t *a, unsigned ways)
+{
+	unsigned w = 0, v = 0;
+	uint32_t best = UINT32_MAX;
+#if defined(__SSE2__)
+	if (ways >= 4 && ways <= 64) {
+		const __m128i bias = _mm_set1_epi32(INT32_MIN);
+		__m128i m = _mm_xor_si128(_mm_loadu_si128((const __m128i *)a), bias);
+		for (w = 4; w + 4 <= ways; w += 4) {
+			__m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)&a[w]), bias);
+			__m128i gt = _mm_cmpgt_epi32(m, x);
+			m = _mm_or_si128(_mm_and_si128(gt, x), _mm_andnot_si128(gt, m));
+		}
+		__m128i x = _mm_shuffle_epi32(m, _MM_SHUFFLE(1, 0, 3, 2));
+		__m128i gt = _mm_cmpgt_epi32(m, x);
+		m = _mm_or_si128(_mm_and_si128(gt, x), _mm_andnot_si128(gt, m));
+		x = _mm_shuffle_epi32(m, _MM_SHUFFLE(2, 3, 0, 1));
+		gt = _mm_cmpgt_epi32(m, x);
+		m = _mm_or_si128(_mm_and_si128(gt, x), _mm_andnot_si128(gt, m));
+		best = (uint32_t)_mm_cvtsi128_si32(m) ^ 0x80000000u;
+		/* the tail (ways not a multiple of 4) by conditional moves */
+		unsigned vt = 0;
+		for (unsigned i = w; i < ways; i++) {
+			bool lt = a[i] < best;
+			best = lt ? a[i] : best;
+			vt = lt ? i : vt;
+		}
+		if (vt)
+			return vt;
+		uint64_t eq = 0;
+		__m128i bb = _mm_set1_epi32((int)(best ^ 0x80000000u));
+		for (unsigned i = 0; i < w; i += 4)
+			eq |= (uint64_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(
+				      _mm_xor_si128(_mm_loadu_si128((const __m128i *)&a[i]), bias), bb)))
+			      << i;
+		return (unsigned)__builtin_ctzll(eq);
+	}
+#endif
+	best = a[0];
+	for (w = 1; w < ways; w++) {
+		bool lt = a[w] < best;
+		best = lt ? a[w] : best;
+		v = lt ? w : v;
+	}
+	return v;
+}
+
 static unsigned victim(struct tlb *t, unsigned set)
 {
 	switch (t->policy) {
-	case TLB_LRU: {
-		/* Oldest stamp, lowest way on a tie.  Written for conditional
-		 * moves: which way wins is data-dependent, and as a branch it
-		 * mispredicted about once per scan (a third of tlb_insert on a
-		 * random walk stream). */
-		const uint32_t *a = &t->age[(size_t)set * t->ways];
-		uint32_t best = a[0];
-		unsigned v = 0;
-		for (unsigned w = 1; w < t->ways; w++) {
-			bool lt = a[w] < best;
-			best = lt ? a[w] : best;
-			v = lt ? w : v;
-		}
-		return v;
-	}
+	case TLB_LRU:
+		return lru_victim(&t->age[(size_t)set * t->ways], t->ways);
 	case TLB_PLRU:
 		return plru_victim(t, set);
 	case TLB_RANDOM:
@@ -301,53 +340,102 @@ static unsigned victim(struct tlb *t, unsigned set)
 	return (unsigned)(((x >> 32) * t->ways) >> 32);
 }
 
-uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint32_t ctx_mask,
-		    uint64_t val)
+/* One pass over a set's packed keys: bit w of *hit set where k[w] == key,
+ * of *empty where k[w] == 0 (padding ways included; the caller masks). */
+static inline void match2(const uint64_t *k, unsigned kstride, uint64_t key, uint64_t *hit,
+			  uint64_t *empty)
 {
-	uint64_t n = addr >> t->shift[c];
-	uint64_t key = tlb_key(n, c);
-	unsigned set = tlb_set_of(t, n);
+#if defined(__SSE2__)
+	__m128i kk = _mm_set1_epi64x((long long)key), zz = _mm_setzero_si128();
+	uint64_t h = 0, z = 0;
+	for (unsigned w = 0; w < kstride; w += 4) {
+		__m128i x = _mm_load_si128((const __m128i *)&k[w]);
+		__m128i y = _mm_load_si128((const __m128i *)&k[w + 2]);
+		__m128 a = _mm_castsi128_ps(_mm_cmpeq_epi32(x, kk));
+		__m128 b = _mm_castsi128_ps(_mm_cmpeq_epi32(y, kk));
+		__m128 c = _mm_castsi128_ps(_mm_cmpeq_epi32(x, zz));
+		__m128 d = _mm_castsi128_ps(_mm_cmpeq_epi32(y, zz));
+		h |= (uint64_t)_mm_movemask_ps(_mm_and_ps(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+							  _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))))
+		     << w;
+		z |= (uint64_t)_mm_movemask_ps(_mm_and_ps(_mm_shuffle_ps(c, d, _MM_SHUFFLE(2, 0, 2, 0)),
+							  _mm_shuffle_ps(c, d, _MM_SHUFFLE(3, 1, 3, 1))))
+		     << w;
+	}
+	*hit = h;
+	*empty = z;
+#else
+	*hit = tlb_match_(k, kstride, key);
+	*empty = tlb_match_(k, kstride, 0);
+#endif
+}
+
+static uint64_t insert_wide(struct tlb *t, unsigned set, uint64_t key, uint32_t ctx,
+			    uint32_t ctx_mask, uint64_t val)
+{
 	struct tlb_entry *s = &t->e[(size_t)set * t->ways];
 	const uint64_t *k = &t->keys[(size_t)set * t->kstride];
 	unsigned w, free_w = t->ways;
-
-	/* The packed key copies decide, compared as the hit path does; the
-	 * 24-byte entries are read only where a key matches. */
-	if (VM_LIKELY(t->kstride <= 64)) {
-		uint64_t valid = t->ways == 64 ? ~0ull : (1ull << t->ways) - 1;
-		for (uint64_t hit = tlb_match_(k, t->kstride, key); hit; hit &= hit - 1) {
-			w = (unsigned)__builtin_ctzll(hit);
-			if (s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
-				s[w].val = val;
-				tlb_hit_(t, set, w);
-				return 0;
-			}
+	for (w = 0; w < t->ways; w++) {
+		if (k[w] == key && s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
+			s[w].val = val;
+			tlb_touch_(t, set, w);
+			return 0;
 		}
-		uint64_t fr = tlb_match_(k, t->kstride, 0) & valid;
-		if (fr)
-			free_w = (unsigned)__builtin_ctzll(fr);
-	} else {
-		for (w = 0; w < t->ways; w++) {
-			if (k[w] == key && s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
-				s[w].val = val;
-				tlb_touch_(t, set, w);
-				return 0;
-			}
-			if (k[w] == 0 && free_w == t->ways)
-				free_w = w;
-		}
+		if (k[w] == 0 && free_w == t->ways)
+			free_w = w;
 	}
-
 	uint64_t evicted = 0;
 	if (free_w < t->ways) {
 		w = free_w;
 		t->valid++;
 	} else {
 		w = victim(t, set);
-		evicted = k[w]; /* the packed copy: already in cache, the entry may not be */
+		evicted = k[w];
 	}
 	s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
 	t->keys[(size_t)set * t->kstride + w] = key;
+	tlb_touch_(t, set, w);
+	return evicted;
+}
+
+uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint32_t ctx_mask,
+		    uint64_t val)
+{
+	uint64_t n = addr >> t->shift[c];
+	uint64_t key = tlb_key(n, c);
+	unsigned set = tlb_set_of(t, n);
+	if (VM_UNLIKELY(t->kstride > 64))
+		return insert_wide(t, set, key, ctx, ctx_mask, val);
+
+	/* The packed key copies decide, compared as the hit path does, in
+	 * one pass for the key and for free ways; the 24-byte entries are
+	 * read only where a key matches. */
+	uint64_t *k = &t->keys[(size_t)set * t->kstride];
+	struct tlb_entry *s = &t->e[(size_t)set * t->ways];
+	uint64_t hit, empty;
+	unsigned w;
+	match2(k, t->kstride, key, &hit, &empty);
+	for (; VM_UNLIKELY(hit); hit &= hit - 1) {
+		w = (unsigned)__builtin_ctzll(hit);
+		if (s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
+			s[w].val = val;
+			tlb_hit_(t, set, w);
+			return 0;
+		}
+	}
+	empty &= t->ways == 64 ? ~0ull : (1ull << t->ways) - 1;
+	uint64_t evicted = 0;
+	if (empty) {
+		w = (unsigned)__builtin_ctzll(empty);
+		t->valid++;
+	} else {
+		w = VM_LIKELY(t->policy == TLB_LRU) ? lru_victim(&t->age[(size_t)set * t->ways], t->ways)
+						    : victim(t, set);
+		evicted = k[w]; /* the packed copy: already in cache, the entry may not be */
+	}
+	s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
+	k[w] = key;
 	tlb_hit_(t, set, w);
 	return evicted;
 }
