@@ -220,6 +220,12 @@ uint64_t *physmem_table(const struct physmem *pm, uint64_t pa)
 	return v ? (uint64_t *)(uintptr_t)*v : NULL;
 }
 
+uint64_t *physmem_entry(const struct physmem *pm, uint64_t pa)
+{
+	uint64_t *t = physmem_table(pm, pa);
+	return t ? &t[(pa & 0xfff) >> 3] : NULL;
+}
+
 uint64_t physmem_read(const struct physmem *pm, uint64_t pa)
 {
 	const uint64_t *t = physmem_table(pm, pa);

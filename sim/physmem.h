@@ -49,6 +49,9 @@ uint64_t *physmem_table(const struct physmem *pm, uint64_t pa);
 /* Read and write one 8-byte entry of a table page; reading a frame that is
  * not a table page gives 0, writing one aborts (a model bug). */
 uint64_t physmem_read(const struct physmem *pm, uint64_t pa);
+/* Where the entry at pa lives, or NULL if pa is not in a table page: a
+ * caller can prefetch it and read it later (valid until the page is freed). */
+uint64_t *physmem_entry(const struct physmem *pm, uint64_t pa);
 void physmem_write(struct physmem *pm, uint64_t pa, uint64_t val);
 
 /* A data frame of size ps is now used as 512 frames of the next size down

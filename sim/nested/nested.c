@@ -117,10 +117,17 @@ static int guest_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, u
 	struct nested *n = arg;
 	hpa_t hpa;
 	enum page_size hps;
+	/* The guest entry is read only after its address is translated, but
+	 * where it lives in the simulator is known now: start the host's load
+	 * of it (on a large table, a cache miss) under the host translation.
+	 * host_translate changes host memory only, so the pointer stays valid. */
+	const uint64_t *entry = physmem_entry(n->s->gpm, ea);
+	if (entry)
+		__builtin_prefetch(entry);
 	int rc = host_translate(n, n->c, ea, PTE_PERM_U, rec, &hpa, &hps);
 	if (rc < 0)
 		return rc;
-	*val = physmem_read(n->s->gpm, ea);
+	*val = entry ? *entry : 0;
 	sim_walk_ref(n->s, rec, WALK_GUEST, level, table, ea, hpa, *val);
 	return 0;
 }
