@@ -148,3 +148,62 @@ Test(dcache, bad_geometry_names_the_level)
 	cr_assert_eq(dcache_init(&d, &g, &err), VM_EINPUT);
 	cr_assert(strstr(err.msg, "L1"), "%s", err.msg);
 }
+
+/*
+ * The data-cache model keeps its own set layout (tags beside LRU stamps)
+ * but must decide exactly as the generic struct tlb with LRU does, which
+ * it replaced.  The reference here is that: one struct tlb per level,
+ * looked up top down, the line inserted into every level above the one
+ * that served it.  Geometries include a non-power-of-two set count and a
+ * way count that is not a multiple of four; the clocks start near the wrap
+ * so both models renumber their stamps during the run.
+ */
+static unsigned ref_access(struct tlb lv[3], uint64_t pa)
+{
+	unsigned l;
+	for (l = 0; l < 3; l++)
+		if (tlb_lookup(&lv[l], pa, 0, 0))
+			break;
+	for (unsigned up = 0; up < l; up++)
+		tlb_insert(&lv[up], pa, 0, 0, TLB_CTX_ALL, 0);
+	return l;
+}
+
+Test(dcache, decides_as_the_generic_lru_cache)
+{
+	static const struct dcache_geom g = {
+		.lvl = {{2, 4, 4}, {6, 6, 12}, {36, 12, 40}}, /* 8 sets; 16 sets of 6; 48 sets of 12 */
+		.mem_latency = 200,
+		.policy = TLB_LRU,
+	};
+	struct dcache d;
+	struct tlb ref[3];
+	struct vmerr err = {{0}};
+	make(&d, &g);
+	for (int l = 0; l < 3; l++) {
+		struct tlb_geom tg = {.entries = g.lvl[l].kib * 16, .ways = g.lvl[l].ways,
+				      .policy = TLB_LRU, .classes = 1, .shift = {6}};
+		cr_assert_eq(tlb_init(&ref[l], &tg, &err), 0, "%s", err.msg);
+		d.lvl[l].clock = ref[l].clock = UINT32_MAX - 5000u * (l + 1);
+	}
+	cr_assert_eq(d.lvl[2].sets, 48);
+
+	uint64_t x = 88172645463325252ull, served[4] = {0};
+	for (unsigned i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* 1024 lines, with a hot eighth, so every level serves some */
+		uint64_t line = (x & 7) ? (x >> 8) % 128 : (x >> 8) % 1024;
+		uint64_t pa = 0x40000000ull + line * LINE + (x >> 40) % LINE;
+		unsigned want = ref_access(ref, pa), got = dcache_access(&d, pa, NULL);
+		cr_assert_eq(got, want, "access %u (line %llu): served by %u, the reference says %u", i,
+			     (unsigned long long)line, got, want);
+		served[got]++;
+	}
+	for (int l = 0; l < 4; l++)
+		cr_expect_gt(served[l], 1000, "level %d served %llu", l, (unsigned long long)served[l]);
+	for (int l = 0; l < 3; l++) {
+		cr_expect_lt(d.lvl[l].clock, 1000000u, "level %d's clock did not wrap", l);
+		tlb_free(&ref[l]);
+	}
+	dcache_free(&d);
+}
