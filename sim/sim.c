@@ -835,10 +835,119 @@ static int kernel_op(struct sim *s, struct vcpu *c, const struct vm_event *e)
 }
 
 /*
+ * The hit loop.  Most runs are loads and stores hitting a 4-way dTLB under
+ * exact LRU; for those hit_run_d4 does the whole lookup in one loop, with
+ * the geometry, the policy and the clock's headroom settled once per run.
+ */
+
+/*
+ * An event's header as one little-endian word: kind | op << 8 | size << 16 |
+ * vcpu << 24 | pid << 32.  HDR_DATA_MASK keeps kind, vcpu, pid and op's
+ * upper seven bits, so one compare accepts exactly the loads and stores
+ * (op 0 or 1, any size) by one process on one vCPU.
+ */
+#define HDR_DATA_MASK 0xffffffffff00feffull
+#define HDR_STORE 0x100ull /* op's low bit: 0 load, 1 store */
+
+static inline uint64_t ev_hdr(const struct vm_event *e)
+{
+	uint64_t h;
+	memcpy(&h, e, sizeof h);
+	return h;
+}
+
+/* What one step of hit_run_d4 has found out about an event before acting. */
+struct d4_probe {
+	uint64_t h;     /* header */
+	size_t set4;    /* set * 4: index of the set's way 0 */
+	unsigned hit;   /* bit w: way w holds the key (0 also when h is not ours) */
+};
+
+static inline __attribute__((always_inline)) struct d4_probe
+d4_probe(const struct vm_event *e, const uint64_t *keys, uint64_t set4_mask, uint64_t hdr)
+{
+	struct d4_probe p = {.h = ev_hdr(e), .set4 = (size_t)((e->addr >> 10) & set4_mask)};
+	const uint64_t *k = &keys[p.set4];
+	p.hit = (unsigned)tlb_match_(k, 4, tlb_key(e->addr >> 12, PS_4K));
+	if ((p.h & HDR_DATA_MASK) != hdr)
+		p.hit = 0;
+	return p;
+}
+
+/*
+ * Loads and stores by the run's process that hit a dTLB of 4-way
+ * power-of-two sets under exact LRU whose clock cannot reach UINT32_MAX
+ * before the batch ends: hit_d4_ok has checked all that once.  Each hit
+ * stamps its entry exactly as tlb_hit_ does.  Stops, without a side effect,
+ * at the first event it cannot finish (any other event, a miss, a key under
+ * another context: other ways may match; an entry that lacks the rights),
+ * and leaves the batch's last event alone: the caller's generic step takes
+ * either.  Returns the index reached and adds the stores among the hits to
+ * *stores (the rest are loads).
+ *
+ * Software-pipelined: event e + 1 is probed (header, key compare) before
+ * event e's entry is tested, so the probe's chain of loads starts early
+ * instead of queueing behind the previous event's tests.  Probing reads
+ * only events, keys and entries, which the loop does not write.
+ */
+/* Out of line: the loop gets every register to itself. */
+static __attribute__((noinline)) size_t
+hit_run_d4(struct tlb *t, uint64_t hdr, uint32_t ctx, const uint64_t need[2],
+	   const struct vm_event *ev, size_t i, size_t n, uint64_t *stores)
+{
+	const uint64_t *keys = t->keys;
+	const uint64_t set4_mask = t->set_mask << 2;
+	const struct tlb_entry *te = t->e;
+	uint32_t *age = t->age;
+	uint32_t clock = t->clock;
+	const uint64_t need0 = need[0], need1 = need[1];
+	uint64_t st = 0; /* HDR_STORE per store */
+	if (n - i < 2)
+		return i;
+	/* Events ev[i .. n-2] at end + o, o running up to 0 in steps of one event. */
+	const char *end = (const char *)(ev + n - 1);
+	intptr_t o = -(intptr_t)((n - 1 - i) * sizeof *ev);
+
+	struct d4_probe p = d4_probe((const struct vm_event *)(end + o), keys, set4_mask, hdr);
+	for (; o != 0; o += (intptr_t)sizeof *ev) {
+		const struct vm_event *e = (const struct vm_event *)(end + o);
+		struct d4_probe next = d4_probe(e + 1, keys, set4_mask, hdr);
+		if (!p.hit)
+			break;
+		size_t idx = p.set4 + (unsigned)__builtin_ctz(p.hit); /* lowest matching way */
+		const struct tlb_entry *x = &te[idx];
+		uint64_t sb = p.h & HDR_STORE;
+		uint64_t nd = sb ? need1 : need0;
+		if ((((x->ctx ^ ctx) & x->ctx_mask) | (nd & ~x->val)) != 0)
+			break;
+		age[idx] = ++clock;
+		st += sb;
+		p = next;
+	}
+	t->clock = clock;
+	*stores += st / HDR_STORE;
+	return n - 1 - (size_t)-o / sizeof *ev;
+}
+
+/* hit_run_d4 can take t for the next n - i events: see there. */
+static bool hit_d4_ok(const struct tlb *t, size_t i, size_t n)
+{
+	return t->keys && t->policy == TLB_LRU && t->pow2 && t->ways == 4 && t->kstride == 4 &&
+	       t->shift[PS_4K] == 12 && (uint64_t)t->clock + (n - i) < UINT32_MAX;
+}
+
+/*
  * A run of accesses by the process on one vCPU that all hit the 4 KiB L1
  * dTLB/iTLB with the rights they need: the hot path.  What is fixed for the
  * run (pid, context, rights) lives in locals, so the counter stores cannot
  * make the compiler reload it; the counters are folded in once at the end.
+ * hit_run_d4 takes what it can (loads and stores in the common dTLB
+ * geometry); the generic step below takes one event wherever it stops
+ * (fetches, other geometries and policies, a clock near its wrap, a key
+ * held under several contexts, the batch's last event) and ends the run at
+ * the first event that is not such a hit.  The clock headroom checked once
+ * here holds to the end of the batch: every event either path takes
+ * advances the dTLB clock by at most one.
  * Returns the index of the first event that leaves the run.
  */
 static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, size_t i, size_t n)
@@ -847,8 +956,19 @@ static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, 
 	const uint32_t pid = c->cur->pid, ctx = c->ctx;
 	const uint64_t need[3] = {s->hot_need[0], s->hot_need[1], s->hot_need[2]};
 	struct tlb *td = &c->l1d[0], *ti = &c->l1i[0];
+	const bool d4 = hit_d4_ok(td, i, n);
+	const uint64_t hdr = (uint64_t)pid << 32 | (uint64_t)v << 24 | EV_ACCESS;
 	uint64_t ops[3] = {0, 0, 0};
-	for (; i < n; i++) {
+	for (;;) {
+		if (d4) {
+			size_t i0 = i;
+			uint64_t st = 0;
+			i = hit_run_d4(td, hdr, ctx, need, ev, i, n, &st);
+			ops[0] += (i - i0) - st;
+			ops[1] += st;
+		}
+		if (i == n)
+			break;
 		const struct vm_event *e = &ev[i];
 		if (e->kind != EV_ACCESS || e->vcpu != v || e->pid != pid || e->op > EV_FETCH)
 			break;
@@ -856,6 +976,7 @@ static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, 
 		if (!te || (te->val & need[e->op]) != need[e->op])
 			break;
 		ops[e->op]++;
+		i++;
 	}
 	c->opcount[0] += ops[0];
 	c->opcount[1] += ops[1];
