@@ -926,7 +926,7 @@ d4_probe(const struct vm_event *e, const uint64_t *keys, uint64_t set4_mask, uin
 /*
  * Loads and stores by the run's process that hit a dTLB of 4-way
  * power-of-two sets under exact LRU whose clock cannot reach UINT32_MAX
- * before the batch ends: hit_d4_ok has checked all that once.  Each hit
+ * before the batch ends: hit_d4_ok has checked all that.  Each hit
  * stamps its entry exactly as tlb_hit_ does.  Stops, without a side effect,
  * at the first event it cannot finish (any other event, a miss, a key under
  * another context: other ways may match; an entry that lacks the rights),
@@ -1036,11 +1036,12 @@ static size_t hit_run_d4(struct tlb *t, uint64_t hdr, uint32_t ctx, const uint64
 	return hit_run_d4_base(t, hdr, ctx, need[0], need[1], ev, i, n, stores);
 }
 
-/* hit_run_d4 can take t for the next n - i events: see there. */
+/* hit_run_d4 can take t for ev[i .. n-1], and there is more than the last
+ * event, which it leaves alone. */
 static bool hit_d4_ok(const struct tlb *t, size_t i, size_t n)
 {
-	return t->keys && t->policy == TLB_LRU && t->pow2 && t->ways == 4 && t->kstride == 4 &&
-	       t->shift[PS_4K] == 12 && (uint64_t)t->clock + (n - i) < UINT32_MAX;
+	return n - i >= 2 && t->keys && t->policy == TLB_LRU && t->pow2 && t->ways == 4 &&
+	       t->kstride == 4 && t->shift[PS_4K] == 12 && (uint64_t)t->clock + (n - i) < UINT32_MAX;
 }
 
 /*
@@ -1048,13 +1049,15 @@ static bool hit_d4_ok(const struct tlb *t, size_t i, size_t n)
  * dTLB/iTLB with the rights they need: the hot path.  What is fixed for the
  * run (pid, context, rights) lives in locals, so the counter stores cannot
  * make the compiler reload it; the counters are folded in once at the end.
- * hit_run_d4 takes what it can (loads and stores in the common dTLB
- * geometry); the generic step below takes one event wherever it stops
- * (fetches, other geometries and policies, a clock near its wrap, a key
- * held under several contexts, the batch's last event) and ends the run at
- * the first event that is not such a hit.  The clock headroom checked once
- * here holds to the end of the batch: every event either path takes
- * advances the dTLB clock by at most one.
+ * The generic step below takes each event until two in a row have hit,
+ * then hands the run to hit_run_d4 (loads and stores in the common dTLB
+ * geometry), whose entry costs about what it saves on two events, so a
+ * stream that alternates misses and hits (gups: load misses, store hits)
+ * never pays it.  Wherever hit_run_d4 stops (a fetch, a key held under
+ * several contexts, the batch's last event) the generic step takes that
+ * event and counts afresh; the run ends at the first event that is not
+ * such a hit.  Other geometries and policies, and a clock about to wrap,
+ * stay with the generic step (hit_d4_ok).
  * Returns the index of the first event that leaves the run.
  */
 static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, size_t i, size_t n)
@@ -1063,16 +1066,17 @@ static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, 
 	const uint32_t pid = c->cur->pid, ctx = c->ctx;
 	const uint64_t need[3] = {s->hot_need[0], s->hot_need[1], s->hot_need[2]};
 	struct tlb *td = &c->l1d[0], *ti = &c->l1i[0];
-	const bool d4 = hit_d4_ok(td, i, n);
-	const uint64_t hdr = (uint64_t)pid << 32 | (uint64_t)v << 24 | EV_ACCESS;
 	uint64_t ops[3] = {0, 0, 0};
+	unsigned streak = 0; /* hits in a row by the generic step */
 	for (;;) {
-		if (d4) {
+		if (streak == 2 && hit_d4_ok(td, i, n)) {
+			const uint64_t hdr = (uint64_t)pid << 32 | (uint64_t)v << 24 | EV_ACCESS;
 			size_t i0 = i;
 			uint64_t st = 0;
 			i = hit_run_d4(td, hdr, ctx, need, ev, i, n, &st);
 			ops[0] += (i - i0) - st;
 			ops[1] += st;
+			streak = 0;
 		}
 		if (i == n)
 			break;
@@ -1084,6 +1088,7 @@ static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, 
 			break;
 		ops[e->op]++;
 		i++;
+		streak++;
 	}
 	c->opcount[0] += ops[0];
 	c->opcount[1] += ops[1];
