@@ -4,9 +4,10 @@
  *
  * Notes:
  *  - The hit path is inline in sim_consume: one lookup in the 4 KiB L1
- *    array, a permission test against a precomputed mask, two counters.
- *    Everything else (other page sizes, the L2 TLB, walks, faults, other
- *    events) is out of line.
+ *    array, a permission test against a precomputed mask, two counters;
+ *    runs of loads and stores in the usual dTLB geometry go through one
+ *    loop specialised for it (hit_run_d4).  Everything else (other page
+ *    sizes, the L2 TLB, walks, faults, other events) is out of line.
  *  - Cycles: each access costs cpu.access_cycles; an L1 TLB hit adds
  *    tlb.l1.latency, an L2 hit tlb.l2.latency, a walk the cost of each
  *    entry fetch (cache model or fixed).  Those derived from counts (base,
