@@ -1016,16 +1016,14 @@ hit_run_d4_base(struct tlb *t, uint64_t hdr, uint32_t ctx, uint64_t need0, uint6
 	return d4_loop(t, hdr, ctx, need0, need1, ev, i, n, stores, false);
 }
 
+#ifdef HIT_AVX2
 static bool have_avx2(void)
 {
-#ifdef HIT_AVX2
 	/* Every AVX2 processor has BMI1 too; with TZCNT the compiler knows the
 	 * way number is small and spares a sign extension. */
 	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi");
-#else
-	return false;
-#endif
 }
+#endif
 
 static size_t hit_run_d4(struct tlb *t, uint64_t hdr, uint32_t ctx, const uint64_t need[2],
 			 const struct vm_event *ev, size_t i, size_t n, uint64_t *stores)
