@@ -4,9 +4,10 @@
  *
  * Notes:
  *  - The hit path is inline in sim_consume: one lookup in the 4 KiB L1
- *    array, a permission test against a precomputed mask, two counters.
- *    Everything else (other page sizes, the L2 TLB, walks, faults, other
- *    events) is out of line.
+ *    array, a permission test against a precomputed mask, two counters;
+ *    runs of loads and stores in the usual dTLB geometry go through one
+ *    loop specialised for it (hit_run_d4).  Everything else (other page
+ *    sizes, the L2 TLB, walks, faults, other events) is out of line.
  *  - Cycles: each access costs cpu.access_cycles; an L1 TLB hit adds
  *    tlb.l1.latency, an L2 hit tlb.l2.latency, a walk the cost of each
  *    entry fetch (cache model or fixed).  Those derived from counts (base,
@@ -23,6 +24,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #define NEED_INVALID (1ull << 62) /* never set in an entry: unknown ops miss and are refused */
 
@@ -835,10 +840,223 @@ static int kernel_op(struct sim *s, struct vcpu *c, const struct vm_event *e)
 }
 
 /*
+ * The hit loop.  Most runs are loads and stores hitting a 4-way dTLB under
+ * exact LRU; for those hit_run_d4 does the whole lookup in one loop, with
+ * the geometry, the policy and the clock's headroom settled once per run.
+ * That loop is bound by how many operations an event costs more than by the
+ * latency of one lookup, so on x86-64 with AVX2 it compares the four keys
+ * in one instruction and moves the key arithmetic and the entry's tests
+ * from the integer units, which it keeps busy, to the vector unit, which it
+ * leaves idle (Zen 5, stride over 32 pages, generator included: 12.2 ->
+ * 9.4 cycles per event against the integer version).
+ */
+
+/*
+ * An event's header as one little-endian word: kind | op << 8 | size << 16 |
+ * vcpu << 24 | pid << 32.  HDR_DATA_MASK keeps kind, vcpu, pid and op's
+ * upper seven bits, so one compare accepts exactly the loads and stores
+ * (op 0 or 1, any size) by one process on one vCPU.
+ */
+#define HDR_DATA_MASK 0xffffffffff00feffull
+#define HDR_STORE 0x100ull /* op's low bit: 0 load, 1 store */
+
+static inline uint64_t ev_hdr(const struct vm_event *e)
+{
+	uint64_t h;
+	memcpy(&h, e, sizeof h);
+	return h;
+}
+
+#if defined(__x86_64__)
+#define HIT_AVX2 1
+
+/* Bit w set: the four keys at k (32-byte aligned) hold tlb_key(*va >> 12,
+ * PS_4K).  The key is made in the vector unit from the address in memory:
+ * (va >> 8) with its low nibble forced to 0001. */
+static inline __attribute__((target("avx2"))) unsigned match4_avx2(const uint64_t *k, const uint64_t *va)
+{
+	__m256i key = _mm256_set1_epi64x((long long)*va);
+	key = _mm256_xor_si256(_mm256_or_si256(_mm256_srli_epi64(key, 8), _mm256_set1_epi64x(0xf)),
+			       _mm256_set1_epi64x(0xe));
+	__m256i eq = _mm256_cmpeq_epi64(_mm256_load_si256((const __m256i *)k), key);
+	return (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(eq));
+}
+
+/*
+ * Nonzero unless x matches the context and holds the rights, given
+ * c = {ctx, 0, ~0, ~0} and n = {~0, 0, need} in 32-bit lanes: one 16-byte
+ * load of ctx, ctx_mask and val, and
+ *   t = {x.ctx ^ ctx, x.ctx_mask, ~val}, s = {x.ctx_mask, x.ctx_mask, ~val},
+ *   t & s & n = {(x.ctx ^ ctx) & x.ctx_mask, 0, ~val & need},
+ * which is zero exactly when both of tlb_lookup's and hit_run's tests pass.
+ */
+static inline __attribute__((target("avx2"))) int entry_bad_avx2(const struct tlb_entry *x, __m128i c,
+								  const __m128i *n)
+{
+	__m128i t = _mm_xor_si128(_mm_loadu_si128((const __m128i *)&x->ctx), c);
+	__m128i s = _mm_shuffle_epi32(t, _MM_SHUFFLE(3, 2, 1, 1));
+	return !_mm_testz_si128(t, _mm_and_si128(s, _mm_load_si128(n)));
+}
+#endif
+
+/* What one step of hit_run_d4 has found out about an event before acting. */
+struct d4_probe {
+	uint64_t h;     /* header */
+	size_t set4;    /* set * 4: index of the set's way 0 */
+	unsigned hit;   /* bit w: way w holds the key (0 also when h is not ours) */
+};
+
+static inline __attribute__((always_inline)) struct d4_probe
+d4_probe(const struct vm_event *e, const uint64_t *keys, uint64_t set4_mask, uint64_t hdr,
+	 const bool avx2)
+{
+	struct d4_probe p = {.h = ev_hdr(e), .set4 = (size_t)((e->addr >> 10) & set4_mask)};
+	const uint64_t *k = &keys[p.set4];
+#ifdef HIT_AVX2
+	if (avx2) {
+		p.hit = match4_avx2(k, &e->addr);
+		return p;
+	}
+#endif
+	p.hit = (unsigned)tlb_match_(k, 4, tlb_key(e->addr >> 12, PS_4K));
+	if ((p.h & HDR_DATA_MASK) != hdr)
+		p.hit = 0;
+	return p;
+}
+
+/*
+ * Loads and stores by the run's process that hit a dTLB of 4-way
+ * power-of-two sets under exact LRU whose clock cannot reach UINT32_MAX
+ * before the batch ends: hit_d4_ok has checked all that.  Each hit
+ * stamps its entry exactly as tlb_hit_ does.  Stops, without a side effect,
+ * at the first event it cannot finish (any other event, a miss, a key under
+ * another context: other ways may match; an entry that lacks the rights),
+ * and leaves the batch's last event alone: the caller's generic step takes
+ * either.  Returns the index reached and adds the stores among the hits to
+ * *stores (the rest are loads).
+ *
+ * Software-pipelined: event e + 1 is probed (header, key compare) before
+ * event e's entry is tested, so the probe's chain of loads starts early
+ * instead of queueing behind the previous event's tests.  Probing reads
+ * only events, keys and entries, which the loop does not write.
+ *
+ * Inlined with avx2 constant into the two versions below, each out of line
+ * so that its loop has the registers to itself.
+ */
+static inline __attribute__((always_inline)) size_t
+d4_loop(struct tlb *t, uint64_t hdr, uint32_t ctx, uint64_t need0, uint64_t need1,
+	const struct vm_event *ev, size_t i, size_t n, uint64_t *stores, const bool avx2)
+{
+	const uint64_t *keys = t->keys;
+	const uint64_t set4_mask = t->set_mask << 2;
+	const struct tlb_entry *te = t->e;
+	uint32_t *age = t->age;
+	uint32_t clock = t->clock;
+	uint64_t st = 0; /* HDR_STORE per store */
+	if (n - i < 2)
+		return i;
+#ifdef HIT_AVX2
+	/* entry_bad_avx2's n for a load and a store, at byte offsets 0 and
+	 * HDR_STORE: h & HDR_STORE picks one without a shift. */
+	__m128i nv[HDR_STORE / sizeof(__m128i) + 1];
+	nv[0] = _mm_set_epi64x((long long)need0, 0xffffffffll);
+	nv[HDR_STORE / sizeof(__m128i)] = _mm_set_epi64x((long long)need1, 0xffffffffll);
+	const __m128i cv = _mm_set_epi32(-1, -1, 0, (int)ctx);
+#endif
+	/* Events ev[i .. n-2] at end + o, o running up to 0 in steps of one event. */
+	const char *end = (const char *)(ev + n - 1);
+	intptr_t o = -(intptr_t)((n - 1 - i) * sizeof *ev);
+
+	struct d4_probe p = d4_probe((const struct vm_event *)(end + o), keys, set4_mask, hdr, avx2);
+	for (; o != 0; o += (intptr_t)sizeof *ev) {
+		const struct vm_event *e = (const struct vm_event *)(end + o);
+		struct d4_probe next = d4_probe(e + 1, keys, set4_mask, hdr, avx2);
+#ifdef HIT_AVX2
+		if (avx2 && (p.h & HDR_DATA_MASK) != hdr)
+			break;
+#endif
+		if (!p.hit)
+			break;
+		size_t idx = p.set4 + (unsigned)__builtin_ctz(p.hit); /* lowest matching way */
+		const struct tlb_entry *x = &te[idx];
+		uint64_t sb = p.h & HDR_STORE;
+#ifdef HIT_AVX2
+		if (avx2) {
+			if (entry_bad_avx2(x, cv, (const __m128i *)((const char *)nv + sb)))
+				break;
+		} else
+#endif
+		{
+			uint64_t nd = sb ? need1 : need0;
+			if ((((x->ctx ^ ctx) & x->ctx_mask) | (nd & ~x->val)) != 0)
+				break;
+		}
+		age[idx] = ++clock;
+		st += sb;
+		p = next;
+	}
+	t->clock = clock;
+	*stores += st / HDR_STORE;
+	return n - 1 - (size_t)-o / sizeof *ev;
+}
+
+#ifdef HIT_AVX2
+static __attribute__((noinline, target("avx2,bmi"))) size_t
+hit_run_d4_avx2(struct tlb *t, uint64_t hdr, uint32_t ctx, uint64_t need0, uint64_t need1,
+		const struct vm_event *ev, size_t i, size_t n, uint64_t *stores)
+{
+	return d4_loop(t, hdr, ctx, need0, need1, ev, i, n, stores, true);
+}
+#endif
+
+static __attribute__((noinline)) size_t
+hit_run_d4_base(struct tlb *t, uint64_t hdr, uint32_t ctx, uint64_t need0, uint64_t need1,
+		const struct vm_event *ev, size_t i, size_t n, uint64_t *stores)
+{
+	return d4_loop(t, hdr, ctx, need0, need1, ev, i, n, stores, false);
+}
+
+#ifdef HIT_AVX2
+static bool have_avx2(void)
+{
+	/* Every AVX2 processor has BMI1 too; with TZCNT the compiler knows the
+	 * way number is small and spares a sign extension. */
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi");
+}
+#endif
+
+static size_t hit_run_d4(struct tlb *t, uint64_t hdr, uint32_t ctx, const uint64_t need[2],
+			 const struct vm_event *ev, size_t i, size_t n, uint64_t *stores)
+{
+#ifdef HIT_AVX2
+	if (have_avx2())
+		return hit_run_d4_avx2(t, hdr, ctx, need[0], need[1], ev, i, n, stores);
+#endif
+	return hit_run_d4_base(t, hdr, ctx, need[0], need[1], ev, i, n, stores);
+}
+
+/* hit_run_d4 can take t for ev[i .. n-1], and there is more than the last
+ * event, which it leaves alone. */
+static bool hit_d4_ok(const struct tlb *t, size_t i, size_t n)
+{
+	return n - i >= 2 && t->keys && t->policy == TLB_LRU && t->pow2 && t->ways == 4 &&
+	       t->kstride == 4 && t->shift[PS_4K] == 12 && (uint64_t)t->clock + (n - i) < UINT32_MAX;
+}
+
+/*
  * A run of accesses by the process on one vCPU that all hit the 4 KiB L1
  * dTLB/iTLB with the rights they need: the hot path.  What is fixed for the
  * run (pid, context, rights) lives in locals, so the counter stores cannot
  * make the compiler reload it; the counters are folded in once at the end.
+ * The generic step below takes each event until two in a row have hit,
+ * then hands the run to hit_run_d4 (loads and stores in the common dTLB
+ * geometry), whose entry costs about what it saves on two events, so a
+ * stream that alternates misses and hits (gups: load misses, store hits)
+ * never pays it.  Wherever hit_run_d4 stops (a fetch, a key held under
+ * several contexts, the batch's last event) the generic step takes that
+ * event and counts afresh; the run ends at the first event that is not
+ * such a hit.  Other geometries and policies, and a clock about to wrap,
+ * stay with the generic step (hit_d4_ok).
  * Returns the index of the first event that leaves the run.
  */
 static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, size_t i, size_t n)
@@ -848,7 +1066,19 @@ static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, 
 	const uint64_t need[3] = {s->hot_need[0], s->hot_need[1], s->hot_need[2]};
 	struct tlb *td = &c->l1d[0], *ti = &c->l1i[0];
 	uint64_t ops[3] = {0, 0, 0};
-	for (; i < n; i++) {
+	unsigned streak = 0; /* hits in a row by the generic step */
+	for (;;) {
+		if (streak == 2 && hit_d4_ok(td, i, n)) {
+			const uint64_t hdr = (uint64_t)pid << 32 | (uint64_t)v << 24 | EV_ACCESS;
+			size_t i0 = i;
+			uint64_t st = 0;
+			i = hit_run_d4(td, hdr, ctx, need, ev, i, n, &st);
+			ops[0] += (i - i0) - st;
+			ops[1] += st;
+			streak = 0;
+		}
+		if (i == n)
+			break;
 		const struct vm_event *e = &ev[i];
 		if (e->kind != EV_ACCESS || e->vcpu != v || e->pid != pid || e->op > EV_FETCH)
 			break;
@@ -856,6 +1086,8 @@ static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, 
 		if (!te || (te->val & need[e->op]) != need[e->op])
 			break;
 		ops[e->op]++;
+		i++;
+		streak++;
 	}
 	c->opcount[0] += ops[0];
 	c->opcount[1] += ops[1];
