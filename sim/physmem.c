@@ -228,8 +228,8 @@ uint64_t *physmem_entry(const struct physmem *pm, uint64_t pa)
 
 uint64_t physmem_read(const struct physmem *pm, uint64_t pa)
 {
-	const uint64_t *t = physmem_table(pm, pa);
-	return t ? t[(pa & 0xfff) >> 3] : 0;
+	const uint64_t *e = physmem_entry(pm, pa);
+	return e ? *e : 0;
 }
 
 void physmem_write(struct physmem *pm, uint64_t pa, uint64_t val)

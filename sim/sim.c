@@ -31,6 +31,8 @@
 
 #define NEED_INVALID (1ull << 62) /* never set in an entry: unknown ops miss and are refused */
 
+static bool hit_d4_geometry(const struct tlb *t);
+
 /* ---- modes ---- */
 
 static const struct mmu_ops *const modes[] = {&mmu_native, &mmu_bt, &mmu_vtx, &mmu_nested, &mmu_pv};
@@ -124,6 +126,7 @@ static int vcpu_init(struct sim *s, struct vcpu *c, unsigned id, struct vmerr *e
 	if (rc < 0)
 		vcpu_free(c);
 	c->ctx = tlb_ctx(c->vpid, 0);
+	c->l1d_d4 = rc == 0 && hit_d4_geometry(&c->l1d[0]);
 	return rc;
 }
 
@@ -1035,12 +1038,19 @@ static size_t hit_run_d4(struct tlb *t, uint64_t hdr, uint32_t ctx, const uint64
 	return hit_run_d4_base(t, hdr, ctx, need[0], need[1], ev, i, n, stores);
 }
 
-/* hit_run_d4 can take t for ev[i .. n-1], and there is more than the last
- * event, which it leaves alone. */
-static bool hit_d4_ok(const struct tlb *t, size_t i, size_t n)
+/* hit_run_d4 takes t: 4-way power-of-two sets of 4 KiB entries under exact
+ * LRU.  Fixed from set-up on (vcpu.l1d_d4). */
+static bool hit_d4_geometry(const struct tlb *t)
 {
-	return n - i >= 2 && t->keys && t->policy == TLB_LRU && t->pow2 && t->ways == 4 &&
-	       t->kstride == 4 && t->shift[PS_4K] == 12 && (uint64_t)t->clock + (n - i) < UINT32_MAX;
+	return t->keys && t->policy == TLB_LRU && t->pow2 && t->ways == 4 && t->kstride == 4 &&
+	       t->shift[PS_4K] == 12;
+}
+
+/* ... and can run over ev[i .. n-1]: there is more than the last event,
+ * which it leaves alone, and its clock cannot wrap on the way. */
+static bool hit_d4_ok(const struct vcpu *c, size_t i, size_t n)
+{
+	return c->l1d_d4 && n - i >= 2 && (uint64_t)c->l1d[0].clock + (n - i) < UINT32_MAX;
 }
 
 /*
@@ -1068,7 +1078,7 @@ static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, 
 	uint64_t ops[3] = {0, 0, 0};
 	unsigned streak = 0; /* hits in a row by the generic step */
 	for (;;) {
-		if (streak == 2 && hit_d4_ok(td, i, n)) {
+		if (streak == 2 && hit_d4_ok(c, i, n)) {
 			const uint64_t hdr = (uint64_t)pid << 32 | (uint64_t)v << 24 | EV_ACCESS;
 			size_t i0 = i;
 			uint64_t st = 0;

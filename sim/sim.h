@@ -36,6 +36,7 @@ struct vcpu {
 	struct tlb l1i[2];        /* 4 KiB, and 2 MiB (1 GiB pages as 2 MiB pieces) */
 	struct tlb l2, l2_1g;
 	bool have_l2_1g;
+	bool l1d_d4;    /* l1d[0] has the geometry the specialised hit loop takes (sim.c) */
 	struct pwc pwc; /* paging-structure caches of the table the hardware walks */
 	uint32_t ctx;   /* tlb_ctx(vpid, pcid) of what runs now */
 	struct gos_proc *cur;

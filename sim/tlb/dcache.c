@@ -149,16 +149,8 @@ static inline int find(const struct dcache_level *v, const uint64_t *b, uint64_t
  * can restart at ways without changing which line is oldest. */
 static void renumber(struct dcache_level *v)
 {
-	for (unsigned s = 0; s < v->sets; s++) {
-		uint32_t *a = stamps(v, v->blk + (size_t)s * v->stride);
-		for (unsigned i = 0; i < v->ways; i++) {
-			unsigned rank = 1;
-			for (unsigned j = 0; j < v->ways; j++)
-				rank += a[j] < a[i] || (a[j] == a[i] && j < i);
-			v->scratch[i] = rank;
-		}
-		memcpy(a, v->scratch, v->ways * sizeof *a);
-	}
+	for (unsigned s = 0; s < v->sets; s++)
+		tlb_lru_rank(stamps(v, v->blk + (size_t)s * v->stride), v->ways, v->scratch);
 	v->clock = v->ways;
 }
 
@@ -173,31 +165,20 @@ static inline void touch(struct dcache_level *v, uint64_t *b, unsigned w)
  * else the least recently used. */
 static void fill(struct dcache_level *v, uint64_t *b, uint64_t tag)
 {
-	unsigned w = 0;
-	uint64_t empty = 0;
+	unsigned w = v->ways;
 	if (VM_LIKELY(v->ktags <= 64)) {
-		empty = tlb_match_(b, v->ktags, 0);
+		uint64_t empty = tlb_match_(b, v->ktags, 0);
 		if (v->ways < 64)
 			empty &= (UINT64_C(1) << v->ways) - 1;
-	} else {
-		for (w = 0; w < v->ways && b[w]; w++)
-			;
-		empty = w < v->ways;
-	}
-	if (empty) {
-		if (v->ktags <= 64)
+		if (empty)
 			w = (unsigned)__builtin_ctzll(empty);
 	} else {
-		/* Oldest stamp, lowest way on a tie; written so the compiler
-		 * can use conditional moves (the winner is data-dependent). */
-		const uint32_t *a = stamps(v, b);
-		uint32_t best = a[0];
-		for (unsigned i = 1; i < v->ways; i++) {
-			bool lt = a[i] < best;
-			best = lt ? a[i] : best;
-			w = lt ? i : w;
-		}
+		for (unsigned i = 0; i < v->ways && w == v->ways; i++)
+			if (!b[i])
+				w = i;
 	}
+	if (w == v->ways)
+		w = tlb_lru_oldest(stamps(v, b), v->ways);
 	b[w] = tag;
 	touch(v, b, w);
 }

@@ -185,22 +185,24 @@ void tlb_free(struct tlb *t)
 	memset(t, 0, sizeof *t);
 }
 
+void tlb_lru_rank(uint32_t *a, unsigned ways, uint32_t *scratch)
+{
+	for (unsigned i = 0; i < ways; i++) {
+		unsigned rank = 1;
+		for (unsigned j = 0; j < ways; j++)
+			rank += a[j] < a[i] || (a[j] == a[i] && j < i);
+		scratch[i] = rank;
+	}
+	memcpy(a, scratch, ways * sizeof *a);
+}
+
 /* Renumber each set's stamps 1..ways in their current order, so the clock
  * can restart at ways without changing which entry is oldest. */
 static void lru_renumber(struct tlb *t)
 {
-	unsigned ways = t->ways;
-	for (unsigned s = 0; s < t->sets; s++) {
-		uint32_t *a = &t->age[(size_t)s * ways];
-		for (unsigned i = 0; i < ways; i++) {
-			unsigned rank = 1;
-			for (unsigned j = 0; j < ways; j++)
-				rank += a[j] < a[i] || (a[j] == a[i] && j < i);
-			t->scratch[i] = rank;
-		}
-		memcpy(a, t->scratch, ways * sizeof *a);
-	}
-	t->clock = ways;
+	for (unsigned s = 0; s < t->sets; s++)
+		tlb_lru_rank(&t->age[(size_t)s * t->ways], t->ways, t->scratch);
+	t->clock = t->ways;
 }
 
 static inline uint64_t *plru_set(struct tlb *t, unsigned set)
@@ -269,51 +271,15 @@ struct tlb_entry *tlb_lookup_wide_(struct tlb *t, unsigned set, uint64_t key, ui
 	return NULL;
 }
 
-/* The way with the oldest stamp, lowest way on a tie.  Which way wins is
- * data-dependent: a branch per way mispredicted about once per scan (a
- * third of tlb_insert on a random walk stream), so the minimum is found
- * without branches, four stamps at a time where SSE2 is there (unsigned
- * order by flipping the sign bit), then its lowest way by equality. */
-static inline unsigned lru_victim(const uint32_t *a, unsigned ways)
+unsigned tlb_lru_oldest(const uint32_t *a, unsigned ways)
 {
-	unsigned w = 0, v = 0;
-	uint32_t best = UINT32_MAX;
-#if defined(__SSE2__)
-	if (ways >= 4 && ways <= 64) {
-		const __m128i bias = _mm_set1_epi32(INT32_MIN);
-		__m128i m = _mm_xor_si128(_mm_loadu_si128((const __m128i *)a), bias);
-		for (w = 4; w + 4 <= ways; w += 4) {
-			__m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)&a[w]), bias);
-			__m128i gt = _mm_cmpgt_epi32(m, x);
-			m = _mm_or_si128(_mm_and_si128(gt, x), _mm_andnot_si128(gt, m));
-		}
-		__m128i x = _mm_shuffle_epi32(m, _MM_SHUFFLE(1, 0, 3, 2));
-		__m128i gt = _mm_cmpgt_epi32(m, x);
-		m = _mm_or_si128(_mm_and_si128(gt, x), _mm_andnot_si128(gt, m));
-		x = _mm_shuffle_epi32(m, _MM_SHUFFLE(2, 3, 0, 1));
-		gt = _mm_cmpgt_epi32(m, x);
-		m = _mm_or_si128(_mm_and_si128(gt, x), _mm_andnot_si128(gt, m));
-		best = (uint32_t)_mm_cvtsi128_si32(m) ^ 0x80000000u;
-		/* the tail (ways not a multiple of 4) by conditional moves */
-		unsigned vt = 0;
-		for (unsigned i = w; i < ways; i++) {
-			bool lt = a[i] < best;
-			best = lt ? a[i] : best;
-			vt = lt ? i : vt;
-		}
-		if (vt)
-			return vt;
-		uint64_t eq = 0;
-		__m128i bb = _mm_set1_epi32((int)(best ^ 0x80000000u));
-		for (unsigned i = 0; i < w; i += 4)
-			eq |= (uint64_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(
-				      _mm_xor_si128(_mm_loadu_si128((const __m128i *)&a[i]), bias), bb)))
-			      << i;
-		return (unsigned)__builtin_ctzll(eq);
-	}
-#endif
-	best = a[0];
-	for (w = 1; w < ways; w++) {
+	/* Which way wins is data-dependent: as a branch per way it mispredicted
+	 * about once per scan (a third of tlb_insert on a random walk stream);
+	 * written for conditional moves it does not.  (An SSE2 minimum four
+	 * stamps at a time measured no fewer instructions per access.) */
+	uint32_t best = a[0];
+	unsigned v = 0;
+	for (unsigned w = 1; w < ways; w++) {
 		bool lt = a[w] < best;
 		best = lt ? a[w] : best;
 		v = lt ? w : v;
@@ -325,7 +291,7 @@ static unsigned victim(struct tlb *t, unsigned set)
 {
 	switch (t->policy) {
 	case TLB_LRU:
-		return lru_victim(&t->age[(size_t)set * t->ways], t->ways);
+		return tlb_lru_oldest(&t->age[(size_t)set * t->ways], t->ways);
 	case TLB_PLRU:
 		return plru_victim(t, set);
 	case TLB_RANDOM:
@@ -370,74 +336,56 @@ static inline void match2(const uint64_t *k, unsigned kstride, uint64_t key, uin
 #endif
 }
 
-static uint64_t insert_wide(struct tlb *t, unsigned set, uint64_t key, uint32_t ctx,
-			    uint32_t ctx_mask, uint64_t val)
-{
-	struct tlb_entry *s = &t->e[(size_t)set * t->ways];
-	const uint64_t *k = &t->keys[(size_t)set * t->kstride];
-	unsigned w, free_w = t->ways;
-	for (w = 0; w < t->ways; w++) {
-		if (k[w] == key && s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
-			s[w].val = val;
-			tlb_touch_(t, set, w);
-			return 0;
-		}
-		if (k[w] == 0 && free_w == t->ways)
-			free_w = w;
-	}
-	uint64_t evicted = 0;
-	if (free_w < t->ways) {
-		w = free_w;
-		t->valid++;
-	} else {
-		w = victim(t, set);
-		evicted = k[w];
-	}
-	s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
-	t->keys[(size_t)set * t->kstride + w] = key;
-	tlb_touch_(t, set, w);
-	return evicted;
-}
-
 uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint32_t ctx_mask,
 		    uint64_t val)
 {
 	uint64_t n = addr >> t->shift[c];
 	uint64_t key = tlb_key(n, c);
 	unsigned set = tlb_set_of(t, n);
-	if (VM_UNLIKELY(t->kstride > 64))
-		return insert_wide(t, set, key, ctx, ctx_mask, val);
-
-	/* The packed key copies decide, compared as the hit path does, in
-	 * one pass for the key and for free ways; the 24-byte entries are
-	 * read only where a key matches. */
 	uint64_t *k = &t->keys[(size_t)set * t->kstride];
 	struct tlb_entry *s = &t->e[(size_t)set * t->ways];
-	uint64_t hit, empty;
-	unsigned w;
-	match2(k, t->kstride, key, &hit, &empty);
-	for (; VM_UNLIKELY(hit); hit &= hit - 1) {
-		w = (unsigned)__builtin_ctzll(hit);
-		if (s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
-			s[w].val = val;
-			tlb_hit_(t, set, w);
-			return 0;
+	unsigned w, free_w = t->ways;
+
+	/* The packed key copies decide, compared as the hit path does, in one
+	 * pass for the key and for free ways; the 24-byte entries are read
+	 * only where a key matches.  A refresh in place is rare. */
+	if (VM_LIKELY(t->kstride <= 64)) {
+		uint64_t hit, empty;
+		match2(k, t->kstride, key, &hit, &empty);
+		for (; VM_UNLIKELY(hit); hit &= hit - 1) {
+			w = (unsigned)__builtin_ctzll(hit);
+			if (s[w].ctx == ctx && s[w].ctx_mask == ctx_mask)
+				goto refresh;
+		}
+		empty &= t->ways == 64 ? ~0ull : (1ull << t->ways) - 1;
+		if (empty)
+			free_w = (unsigned)__builtin_ctzll(empty);
+	} else {
+		for (w = 0; w < t->ways; w++) {
+			if (k[w] == key && s[w].ctx == ctx && s[w].ctx_mask == ctx_mask)
+				goto refresh;
+			if (k[w] == 0 && free_w == t->ways)
+				free_w = w;
 		}
 	}
-	empty &= t->ways == 64 ? ~0ull : (1ull << t->ways) - 1;
+
 	uint64_t evicted = 0;
-	if (empty) {
-		w = (unsigned)__builtin_ctzll(empty);
+	if (free_w < t->ways) {
+		w = free_w;
 		t->valid++;
 	} else {
-		w = VM_LIKELY(t->policy == TLB_LRU) ? lru_victim(&t->age[(size_t)set * t->ways], t->ways)
-						    : victim(t, set);
+		w = victim(t, set);
 		evicted = k[w]; /* the packed copy: already in cache, the entry may not be */
 	}
 	s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
 	k[w] = key;
 	tlb_hit_(t, set, w);
 	return evicted;
+
+refresh:
+	s[w].val = val;
+	tlb_hit_(t, set, w);
+	return 0;
 }
 
 static inline bool ctx_match(const struct tlb_entry *e, uint32_t ctx, uint32_t match_mask)

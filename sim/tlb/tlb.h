@@ -215,6 +215,13 @@ unsigned tlb_flush_ctx(struct tlb *t, uint32_t ctx, uint32_t match_mask, bool ke
 /* Drop everything. */
 void tlb_flush_all(struct tlb *t);
 
+/* Exact LRU over a row of 32-bit stamps (the data-cache model keeps its
+ * own rows, in the same way): the way with the oldest stamp, lowest way on
+ * a tie; and the row renumbered 1..ways in the same order (scratch: ways
+ * words), so a clock about to wrap can restart at ways. */
+unsigned tlb_lru_oldest(const uint32_t *a, unsigned ways);
+void tlb_lru_rank(uint32_t *a, unsigned ways, uint32_t *scratch);
+
 /* Parse "lru", "plru", "random". 0 or -1. */
 int tlb_policy_parse(const char *s, enum tlb_policy *out);
 const char *tlb_policy_name(enum tlb_policy p);
