@@ -8,7 +8,10 @@ static int native_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, 
 			struct walk_rec *rec)
 {
 	struct sim *s = arg;
-	*val = physmem_read(s->gpm, ea);
+	const uint64_t *e = physmem_entry(s->gpm, ea);
+	*val = e ? *e : 0;
+	if (level == 0 && e)
+		hint_put(s->hint_guest, s->hint_gkey, e - ((ea >> 3) & 511));
 	sim_walk_ref(s, rec, WALK_GUEST, level, table, ea, ea, *val);
 	return 0;
 }
@@ -57,6 +60,7 @@ static int native_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
 {
 	struct walk_io io = {native_fetch, native_store, s};
 	struct walk_out w;
+	s->hint_gkey = sim_hint_key(c, va);
 	int rc = mmu_walk_1d(s, c, s->gfmt, c->cur->cr3, va, need, &io, rec, &w);
 	if (rc != MMU_OK)
 		return rc;
@@ -66,8 +70,19 @@ static int native_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
 	return MMU_OK;
 }
 
+/* Look-ahead: the guest PTE of va, if its leaf table is known. */
+static void native_prefetch(struct sim *s, const struct vcpu *c, gva_t va, unsigned stage)
+{
+	if (stage != 0)
+		return;
+	const uint64_t *t = hint_get(s->hint_guest, sim_hint_key(c, va));
+	if (t)
+		__builtin_prefetch(hint_entry(t, va));
+}
+
 const struct mmu_ops mmu_native = {
 	.name = "native",
 	.desc = "no virtualization: the hardware walks the guest's table",
 	.fill = native_fill,
+	.prefetch = native_prefetch,
 };

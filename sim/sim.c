@@ -356,6 +356,10 @@ struct sim *sim_new(const struct cfg *cfg, const struct mmu_ops *mode, struct vm
 			s->ncpu = i;
 			goto fail;
 		}
+	if (mode->prefetch && !(s->hint_guest = calloc(1, sizeof *s->hint_guest))) {
+		vmerr_set(err, VM_ENOMEM, "out of memory");
+		goto fail;
+	}
 	if (mode->init && mode->init(s, err) < 0) {
 		s->mode = &mmu_native; /* nothing of the failed mode to tear down */
 		goto fail;
@@ -390,6 +394,7 @@ void sim_free(struct sim *s)
 	if (s->use_dcache)
 		dcache_free(&s->dc);
 	free(s->lock_held);
+	free(s->hint_guest);
 	gos_free(s->os);
 	physmem_free(s->gpm);
 	free(s);
@@ -1106,11 +1111,48 @@ static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, 
 	return i;
 }
 
+/*
+ * Look-ahead: before the slow path takes event i, the mode's prefetch op is
+ * run on the accesses up to PF_AHEAD0 events ahead (stage 0) and PF_AHEAD1
+ * ahead (stage 1), each event at most once per stage.  The distances are
+ * a few slow accesses (gups alternates a load that walks and a store that
+ * hits), so a prefetched line has a walk's time to arrive and is not yet
+ * evicted.  Hit runs never look ahead: their events cost a few cycles.
+ */
+#define PF_AHEAD0 8
+#define PF_AHEAD1 4
+
+static void look_ahead(struct sim *s, const struct vm_event *ev, size_t i, size_t n)
+{
+	static const size_t ahead[2] = {PF_AHEAD0, PF_AHEAD1};
+	for (unsigned stage = 0; stage < 2; stage++) {
+		size_t j = s->pf_next[stage] > i ? s->pf_next[stage] : i + 1;
+		size_t end = i + ahead[stage] < n ? i + ahead[stage] : n;
+		uint64_t last = s->pf_last[stage];
+		for (; j < end; j++) {
+			const struct vm_event *e = &ev[j];
+			/* The next access to the same page (gups' store after its
+			 * load) would prefetch the same lines again. */
+			if (e->kind != EV_ACCESS || e->vcpu >= s->ncpu || ((e->addr ^ last) >> 12) == 0)
+				continue;
+			const struct vcpu *c = &s->cpu[e->vcpu];
+			if (c->cur && e->pid == c->cur->pid)
+				s->mode->prefetch(s, c, e->addr, stage);
+			last = e->addr;
+		}
+		s->pf_last[stage] = last;
+		if (end > s->pf_next[stage])
+			s->pf_next[stage] = end;
+	}
+}
+
 int sim_consume(void *arg, const struct vm_event *ev, size_t n)
 {
 	struct sim *s = arg;
 	if (s->err)
 		return s->err;
+	s->pf_next[0] = s->pf_next[1] = 0;
+	s->pf_last[0] = s->pf_last[1] = UINT64_MAX; /* (a hint: a miss costs nothing) */
 	for (size_t i = 0; i < n; i++) {
 		const struct vm_event *e = &ev[i];
 		struct vcpu *c = &s->cpu[e->vcpu < s->ncpu ? e->vcpu : 0];
@@ -1125,6 +1167,8 @@ int sim_consume(void *arg, const struct vm_event *ev, size_t n)
 		s->cur_cpu = c;
 		s->slow_t0 = sim_charged(&s->st);
 		if (e->kind == EV_ACCESS && e->vcpu < s->ncpu && c->cur && e->pid == c->cur->pid) {
+			if (s->mode->prefetch)
+				look_ahead(s, ev, i, n);
 			access_slow(s, c, e->op, e->addr);
 		} else {
 			int rc = event_slow(s, e);

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "event.h"
 #include "gos.h"
+#include "hint.h"
 #include "physmem.h"
 #include "stats.h"
 #include "tlb/dcache.h"
@@ -97,6 +98,11 @@ struct mmu_ops {
 	/* A guest kernel operation (fault, map, unmap, protect, fork, exit)
 	 * finished after writing n page-table entries. */
 	void (*kernel_op_done)(struct sim *s, struct vcpu *c, uint64_t n);
+	/* Look-ahead, optional, with no effect on the model (sim/hint.h): start
+	 * the host's loads of what a walk of va by c is going to read.  The run
+	 * loop calls stage 0 some events before the access and stage 1 fewer,
+	 * so stage 1 may read what stage 0 prefetched. */
+	void (*prefetch)(struct sim *s, const struct vcpu *c, gva_t va, unsigned stage);
 
 	/* ---- several VMs on one host (sim/host.c); NULL in native ---- */
 	/* The VMM's guest-physical -> host-physical map. */
@@ -132,6 +138,13 @@ struct sim {
 	struct sim_hold { uint64_t start, end; } *lock_held;
 	unsigned lock_n[SIM_MAX_VCPUS], lock_next[SIM_MAX_VCPUS];
 	struct walk_rec rec; /* scratch record of the last walk */
+	/* Look-ahead (modes with a prefetch op): the guest's leaf tables by
+	 * region, the key of the walk in flight, and per stage the index of
+	 * the next event of this batch not yet looked at. */
+	struct hint *hint_guest;
+	uint64_t hint_gkey;
+	size_t pf_next[2];
+	uint64_t pf_last[2]; /* per stage, the address last prefetched for */
 	int err;
 	struct vmerr errmsg;
 	bool have_first;
@@ -175,6 +188,12 @@ uint64_t sim_vcpu_clock(const struct sim *s, const struct vcpu *c);
  * charged (cycles_lock).  Nothing happens with one vCPU or smp.lock=off.
  */
 void sim_mmu_lock(struct sim *s, uint64_t hold);
+
+/* The guest-table hint key of va in the address space c runs now. */
+static inline uint64_t sim_hint_key(const struct vcpu *c, gva_t va)
+{
+	return hint_key(va, c->cur->cr3);
+}
 
 /* Cycles and source of one page-table-entry fetch at physical address pa. */
 unsigned sim_pte_cost(struct sim *s, uint64_t pa, uint8_t *src);

@@ -43,6 +43,8 @@ struct nested {
 	bool have_ntlb;
 	struct pwc hpwc[SIM_MAX_VCPUS];
 	gpa_t fault_gpa;
+	struct hint hint_host; /* the host's leaf tables by guest-physical region */
+	uint64_t hint_hkey;    /* key of the host walk in flight */
 	struct vcpu *c; /* vCPU whose walk is in flight (for the hooks) */
 	struct sim *s;
 };
@@ -53,7 +55,10 @@ static int host_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, ui
 		      struct walk_rec *rec)
 {
 	struct nested *n = arg;
-	*val = physmem_read(n->p2m.hpm, ea);
+	const uint64_t *e = physmem_entry(n->p2m.hpm, ea);
+	*val = e ? *e : 0;
+	if (level == 0 && e)
+		hint_put(&n->hint_host, n->hint_hkey, e - ((ea >> 3) & 511));
 	n->s->st.nested_walk_refs++;
 	sim_walk_ref(n->s, rec, WALK_HOST, level, table, ea, ea, *val);
 	return 0;
@@ -96,6 +101,7 @@ static int host_translate(struct nested *n, struct vcpu *c, gpa_t gpa, unsigned 
 							      .addr = gpa};
 	struct walk_io io = {host_fetch, host_store, n};
 	struct walk_out w;
+	n->hint_hkey = hint_key(gpa, 0);
 	walk_run(hf, table, hit ? hit - 1 : hf->levels - 1, gpa, need, true, &io, rec, &w);
 	if (w.fault != WALK_OK) {
 		n->fault_gpa = gpa;
@@ -127,6 +133,8 @@ static int guest_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, u
 	int rc = host_translate(n, n->c, ea, PTE_PERM_U, rec, &hpa, &hps);
 	if (rc < 0)
 		return rc;
+	if (level == 0 && entry)
+		hint_put(n->s->hint_guest, n->s->hint_gkey, entry - ((ea >> 3) & 511));
 	*val = entry ? *entry : 0;
 	sim_walk_ref(n->s, rec, WALK_GUEST, level, table, ea, hpa, *val);
 	return 0;
@@ -150,6 +158,7 @@ static int nested_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
 {
 	struct nested *n = N(s);
 	n->c = c;
+	s->hint_gkey = sim_hint_key(c, va);
 	unsigned hneed = PTE_PERM_U | (need & (PTE_PERM_W | PTE_PERM_X));
 	for (int attempt = 0; attempt < 64; attempt++) {
 		struct walk_io io = {guest_fetch, guest_store, n};
@@ -193,6 +202,26 @@ static int nested_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
 	}
 	return vmerr_set(&s->errmsg, VM_EINPUT, "internal: nested walk of 0x%llx keeps faulting",
 			 (unsigned long long)va);
+}
+
+/* Look-ahead: stage 0 the guest PTE of va; stage 1 reads it (prefetched by
+ * then) and, if it maps a 4 KiB page, the host PTE of that guest page. */
+static void nested_prefetch(struct sim *s, const struct vcpu *c, gva_t va, unsigned stage)
+{
+	const uint64_t *t = hint_get(s->hint_guest, sim_hint_key(c, va));
+	if (!t)
+		return;
+	if (stage == 0) {
+		__builtin_prefetch(hint_entry(t, va));
+		return;
+	}
+	uint64_t pte = *hint_entry(t, va);
+	if (!pt_is_present(s->gfmt, pte))
+		return;
+	gpa_t gpa = pt_leaf_pa(s->gfmt, pte, 0, va);
+	const uint64_t *h = hint_get(&N(s)->hint_host, hint_key(gpa, 0));
+	if (h)
+		__builtin_prefetch(hint_entry(h, gpa));
 }
 
 static gpa_t nested_to_gpa(struct sim *s, uint64_t hpa) { return p2m_to_gpa(&N(s)->p2m, hpa); }
@@ -293,6 +322,7 @@ const struct mmu_ops mmu_nested = {
 	.init = nested_init,
 	.fini = nested_fini,
 	.fill = nested_fill,
+	.prefetch = nested_prefetch,
 	.to_gpa = nested_to_gpa,
 	.sensitive = nested_sensitive,
 	.cold = nested_cold,

@@ -1,0 +1,64 @@
+/*
+ * hint.h - where leaf page tables live in the simulator's memory, remembered
+ * per 2 MiB region, so the run loop can start the host's loads of a coming
+ * walk before the walk itself (sim.c, "look-ahead").
+ *
+ * On a large random footprint a walk's references are host cache misses:
+ * the guest PTE, then (nested) the host PTE its value names.  Each miss
+ * costs about as much as the rest of the walk, and inside one walk they
+ * cannot overlap.  Across the events of a batch they can: a few events
+ * ahead, the run loop looks the event's region up here and prefetches the
+ * entry its walk will read.
+ *
+ * A hint is never trusted.  It only chooses an address to prefetch, and a
+ * prefetch of a wrong or freed address changes nothing: it does not fault
+ * and the model never reads through it.  So slots are never invalidated
+ * (a table freed or remapped leaves a stale slot, which costs one useless
+ * prefetch), and the statistics cannot depend on this file.
+ *
+ * Direct-mapped, HINT_SLOTS slots of (key, table): 64 KiB, enough for a
+ * 8 GiB footprint of 4 KiB pages without conflicts; larger footprints
+ * overwrite each other's slots and prefetch less.
+ */
+#ifndef VMSIM_HINT_H
+#define VMSIM_HINT_H
+
+#include "types.h"
+
+#define HINT_SLOTS 4096u
+#define HINT_REGION_SHIFT 21 /* one leaf table maps 2 MiB */
+
+struct hint {
+	struct {
+		uint64_t key;
+		const uint64_t *table; /* the leaf table's 512 entries; NULL: empty */
+	} slot[HINT_SLOTS];
+};
+
+/* Key of the region holding addr in the table space named by salt (e.g. a
+ * CR3); consecutive regions of one space take consecutive slots. */
+static inline uint64_t hint_key(uint64_t addr, uint64_t salt)
+{
+	return (addr >> HINT_REGION_SHIFT) ^ (salt * UINT64_C(0x9E3779B97F4A7C15));
+}
+
+static inline void hint_put(struct hint *h, uint64_t key, const uint64_t *table)
+{
+	h->slot[key & (HINT_SLOTS - 1)].key = key;
+	h->slot[key & (HINT_SLOTS - 1)].table = table;
+}
+
+/* The leaf table remembered for key, or NULL. */
+static inline const uint64_t *hint_get(const struct hint *h, uint64_t key)
+{
+	return h->slot[key & (HINT_SLOTS - 1)].key == key ? h->slot[key & (HINT_SLOTS - 1)].table
+							    : NULL;
+}
+
+/* The entry a 4 KiB-leaf walk of addr reads in that table. */
+static inline const uint64_t *hint_entry(const uint64_t *table, uint64_t addr)
+{
+	return &table[(addr >> 12) & 511];
+}
+
+#endif
