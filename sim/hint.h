@@ -16,7 +16,7 @@
  * (a table freed or remapped leaves a stale slot, which costs one useless
  * prefetch), and the statistics cannot depend on this file.
  *
- * Direct-mapped, HINT_SLOTS slots of (key, table): 64 KiB, enough for a
+ * Direct-mapped, HINT_SLOTS slots of (key, table, address): 128 KiB, enough for a
  * 8 GiB footprint of 4 KiB pages without conflicts; larger footprints
  * overwrite each other's slots and prefetch less.
  */
@@ -32,6 +32,8 @@ struct hint {
 	struct {
 		uint64_t key;
 		const uint64_t *table; /* the leaf table's 512 entries; NULL: empty */
+		uint64_t pa;           /* its simulated physical address (what the PTE cache model sees) */
+		uint64_t pad;
 	} slot[HINT_SLOTS];
 };
 
@@ -42,17 +44,20 @@ static inline uint64_t hint_key(uint64_t addr, uint64_t salt)
 	return (addr >> HINT_REGION_SHIFT) ^ (salt * UINT64_C(0x9E3779B97F4A7C15));
 }
 
-static inline void hint_put(struct hint *h, uint64_t key, const uint64_t *table)
+static inline void hint_put(struct hint *h, uint64_t key, const uint64_t *table, uint64_t pa)
 {
 	h->slot[key & (HINT_SLOTS - 1)].key = key;
 	h->slot[key & (HINT_SLOTS - 1)].table = table;
+	h->slot[key & (HINT_SLOTS - 1)].pa = pa & ~UINT64_C(0xfff);
 }
 
-/* The leaf table remembered for key, or NULL. */
-static inline const uint64_t *hint_get(const struct hint *h, uint64_t key)
+/* The leaf table remembered for key and its simulated address, or NULL. */
+static inline const uint64_t *hint_get(const struct hint *h, uint64_t key, uint64_t *pa)
 {
-	return h->slot[key & (HINT_SLOTS - 1)].key == key ? h->slot[key & (HINT_SLOTS - 1)].table
-							    : NULL;
+	if (h->slot[key & (HINT_SLOTS - 1)].key != key)
+		return NULL;
+	*pa = h->slot[key & (HINT_SLOTS - 1)].pa;
+	return h->slot[key & (HINT_SLOTS - 1)].table;
 }
 
 /* The entry a 4 KiB-leaf walk of addr reads in that table. */

@@ -73,6 +73,21 @@ void dcache_free(struct dcache *d);
  * level above the one that served it. */
 unsigned dcache_access(struct dcache *d, uint64_t pa, unsigned *latency);
 
+/* Start the host's loads of the L2 and L3 sets a read of pa would probe
+ * (a hint for look-ahead: changes nothing in the model). */
+static inline void dcache_prefetch(const struct dcache *d, uint64_t pa)
+{
+	uint64_t line = pa >> DCACHE_LINE_SHIFT;
+	for (unsigned l = 1; l < DCACHE_LEVELS; l++) {
+		const struct dcache_level *v = &d->lvl[l];
+		if (!d->present[l] || !v->pow2)
+			continue;
+		const uint64_t *b = v->blk + (line & v->set_mask) * v->stride;
+		for (unsigned o = 0; o < v->stride; o += 8)
+			__builtin_prefetch(b + o);
+	}
+}
+
 /* Empty every level (e.g. to model a cold cache).  Counters are kept. */
 void dcache_flush(struct dcache *d);
 
