@@ -356,6 +356,7 @@ struct sim *sim_new(const struct cfg *cfg, const struct mmu_ops *mode, struct vm
 			s->ncpu = i;
 			goto fail;
 		}
+	s->lookahead = mode->prefetch != NULL;
 	if (mode->prefetch && !(s->hint_guest = calloc(1, sizeof *s->hint_guest))) {
 		vmerr_set(err, VM_ENOMEM, "out of memory");
 		goto fail;
@@ -382,6 +383,8 @@ void sim_set_check(struct sim *s, bool check,
 	for (int i = 0; i < 256; i++)
 		s->hot_need[i] = (check || on_access) ? NEED_INVALID : s->need[i];
 }
+
+void sim_set_lookahead(struct sim *s, bool on) { s->lookahead = on && s->mode->prefetch; }
 
 void sim_free(struct sim *s)
 {
@@ -1167,7 +1170,7 @@ int sim_consume(void *arg, const struct vm_event *ev, size_t n)
 		s->cur_cpu = c;
 		s->slow_t0 = sim_charged(&s->st);
 		if (e->kind == EV_ACCESS && e->vcpu < s->ncpu && c->cur && e->pid == c->cur->pid) {
-			if (s->mode->prefetch)
+			if (s->lookahead)
 				look_ahead(s, ev, i, n);
 			access_slow(s, c, e->op, e->addr);
 		} else {

@@ -141,6 +141,7 @@ struct sim {
 	/* Look-ahead (modes with a prefetch op): the guest's leaf tables by
 	 * region, the key of the walk in flight, and per stage the index of
 	 * the next event of this batch not yet looked at. */
+	bool lookahead; /* on by default; off only to measure what it gains */
 	struct hint *hint_guest;
 	uint64_t hint_gkey;
 	size_t pf_next[2];
@@ -164,6 +165,9 @@ struct sim *sim_new(const struct cfg *cfg, const struct mmu_ops *mode, struct vm
 void sim_set_check(struct sim *s, bool check,
 		   void (*on_access)(void *arg, uint32_t pid, gva_t va, gpa_t gpa), void *arg);
 void sim_free(struct sim *s);
+/* Turn the look-ahead prefetch on (the default) or off.  It never changes a
+ * result, only how fast one is produced (tests check both give the same). */
+void sim_set_lookahead(struct sim *s, bool on);
 
 /* ev_sink flush function: run a batch.  0, or the first error (sticky). */
 int sim_consume(void *sim, const struct vm_event *ev, size_t n);

@@ -257,3 +257,39 @@ Test(modes, functional_equivalence)
 		}
 	}
 }
+
+/* ---- the look-ahead (sim/hint.h) only prefetches ---- */
+
+static unsigned hint_slots_used(const struct hint *h)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < HINT_SLOTS; i++)
+		n += h->slot[i].table != NULL;
+	return n;
+}
+
+Test(modes, lookahead_changes_no_counter)
+{
+	/* The same run with the look-ahead on and off gives every counter the
+	 * same value: a prefetch that read through the model (a dcache_access
+	 * instead of a dcache_prefetch, a TLB look-up) would change some. */
+	static const char *const wls[] = {"gups:mb=64,updates=40000", "ctxswitch:procs=3,pages=16,rounds=20",
+					  "forkwait:iters=20,pages=8", "chase:pages=512,steps=5000"};
+	static const char *const modes[] = {"native", "nested"};
+	for (size_t m = 0; m < 2; m++)
+		for (size_t w = 0; w < sizeof wls / sizeof wls[0]; w++) {
+			struct sim *on = tl_sim(modes[m], NULL, 0), *off = tl_sim(modes[m], NULL, 0);
+			cr_assert(on->lookahead, "%s looks ahead by default", modes[m]);
+			sim_set_lookahead(off, false);
+			tl_run_workload(on, wls[w]);
+			tl_run_workload(off, wls[w]);
+			cr_expect_gt(hint_slots_used(on->hint_guest), 0, "%s %s: the walks left hints",
+				     modes[m], wls[w]);
+			cr_expect(memcmp(&on->st, &off->st, sizeof on->st) == 0,
+				  "%s %s: counters differ with the look-ahead on (walk cycles %llu vs %llu)",
+				  modes[m], wls[w], (unsigned long long)on->st.cycles_walk,
+				  (unsigned long long)off->st.cycles_walk);
+			sim_free(on);
+			sim_free(off);
+		}
+}
