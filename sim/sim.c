@@ -1125,7 +1125,10 @@ static size_t hit_run(struct sim *s, struct vcpu *c, const struct vm_event *ev, 
 #define PF_AHEAD0 8
 #define PF_AHEAD1 4
 
-static void look_ahead(struct sim *s, const struct vm_event *ev, size_t i, size_t n)
+/* Not inlined: in sim_consume it cost the TLB-hit stream 4% (51.8 -> 49.7%
+ * of the generate rate), though hits never call it. */
+static __attribute__((noinline)) void look_ahead(struct sim *s, const struct vm_event *ev, size_t i,
+						 size_t n)
 {
 	static const size_t ahead[2] = {PF_AHEAD0, PF_AHEAD1};
 	for (unsigned stage = 0; stage < 2; stage++) {
