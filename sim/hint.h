@@ -14,9 +14,13 @@
  * prefetch of a wrong or freed address changes nothing: it does not fault
  * and the model never reads through it.  So slots are never invalidated
  * (a table freed or remapped leaves a stale slot, which costs one useless
- * prefetch), and the statistics cannot depend on this file.
+ * prefetch), and the statistics cannot depend on this file.  Reading
+ * through a hint (nested look-ahead reads the guest PTE to find the host
+ * PTE) is another matter: the table may have been freed.  Each slot keeps
+ * the memory's count of released tables when it was filled
+ * (physmem_tables_freed); a reader reads only if no table went since.
  *
- * Direct-mapped, HINT_SLOTS slots of (key, table, address): 128 KiB, enough for a
+ * Direct-mapped, HINT_SLOTS slots of 32 bytes: 128 KiB, enough for an
  * 8 GiB footprint of 4 KiB pages without conflicts; larger footprints
  * overwrite each other's slots and prefetch less.
  */
@@ -28,13 +32,15 @@
 #define HINT_SLOTS 4096u
 #define HINT_REGION_SHIFT 21 /* one leaf table maps 2 MiB */
 
+struct hint_slot {
+	uint64_t key;
+	const uint64_t *table; /* the leaf table's 512 entries; NULL: empty */
+	uint64_t pa;           /* its simulated physical address (what the PTE cache model sees) */
+	uint64_t freed;        /* physmem_tables_freed() of its memory when recorded */
+};
+
 struct hint {
-	struct {
-		uint64_t key;
-		const uint64_t *table; /* the leaf table's 512 entries; NULL: empty */
-		uint64_t pa;           /* its simulated physical address (what the PTE cache model sees) */
-		uint64_t pad;
-	} slot[HINT_SLOTS];
+	struct hint_slot slot[HINT_SLOTS];
 };
 
 /* Key of the region holding addr in the table space named by salt (e.g. a
@@ -44,20 +50,18 @@ static inline uint64_t hint_key(uint64_t addr, uint64_t salt)
 	return (addr >> HINT_REGION_SHIFT) ^ (salt * UINT64_C(0x9E3779B97F4A7C15));
 }
 
-static inline void hint_put(struct hint *h, uint64_t key, const uint64_t *table, uint64_t pa)
+static inline void hint_put(struct hint *h, uint64_t key, const uint64_t *table, uint64_t pa,
+			    uint64_t freed)
 {
-	h->slot[key & (HINT_SLOTS - 1)].key = key;
-	h->slot[key & (HINT_SLOTS - 1)].table = table;
-	h->slot[key & (HINT_SLOTS - 1)].pa = pa & ~UINT64_C(0xfff);
+	h->slot[key & (HINT_SLOTS - 1)] =
+		(struct hint_slot){.key = key, .table = table, .pa = pa & ~UINT64_C(0xfff), .freed = freed};
 }
 
-/* The leaf table remembered for key and its simulated address, or NULL. */
-static inline const uint64_t *hint_get(const struct hint *h, uint64_t key, uint64_t *pa)
+/* The slot remembered for key, or NULL. */
+static inline const struct hint_slot *hint_get(const struct hint *h, uint64_t key)
 {
-	if (h->slot[key & (HINT_SLOTS - 1)].key != key)
-		return NULL;
-	*pa = h->slot[key & (HINT_SLOTS - 1)].pa;
-	return h->slot[key & (HINT_SLOTS - 1)].table;
+	const struct hint_slot *x = &h->slot[key & (HINT_SLOTS - 1)];
+	return x->key == key && x->table ? x : NULL;
 }
 
 /* The entry a 4 KiB-leaf walk of addr reads in that table. */

@@ -11,7 +11,7 @@ static int native_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, 
 	const uint64_t *e = physmem_entry(s->gpm, ea);
 	*val = e ? *e : 0;
 	if (level == 0 && e)
-		hint_put(s->hint_guest, s->hint_gkey, e - ((ea >> 3) & 511), ea);
+		hint_put(s->hint_guest, s->hint_gkey, e - ((ea >> 3) & 511), ea, 0);
 	sim_walk_ref(s, rec, WALK_GUEST, level, table, ea, ea, *val);
 	return 0;
 }
@@ -74,14 +74,13 @@ static int native_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
  * cache-model sets its read will probe. */
 static void native_prefetch(struct sim *s, const struct vcpu *c, gva_t va, unsigned stage)
 {
-	uint64_t pa;
-	const uint64_t *t = hint_get(s->hint_guest, sim_hint_key(c, va), &pa);
-	if (!t)
+	const struct hint_slot *h = hint_get(s->hint_guest, sim_hint_key(c, va));
+	if (!h)
 		return;
 	if (stage == 0)
-		__builtin_prefetch(hint_entry(t, va));
+		__builtin_prefetch(hint_entry(h->table, va));
 	else if (s->use_dcache)
-		dcache_prefetch(&s->dc, pa + ((va >> 9) & 0xff8));
+		dcache_prefetch(&s->dc, h->pa + ((va >> 9) & 0xff8));
 }
 
 const struct mmu_ops mmu_native = {

@@ -37,6 +37,7 @@ struct physmem {
 	uint64_t (*reclaim)(void *arg, uint64_t need);
 	void *reclaim_arg;
 	bool in_reclaim;
+	uint64_t tables_freed; /* table pages released so far (see physmem_tables_freed) */
 };
 
 struct physmem *physmem_new(uint64_t base, uint64_t limit)
@@ -208,6 +209,7 @@ void physmem_release_table(struct physmem *pm, uint64_t pa)
 		abort();
 	}
 	free((void *)(uintptr_t)*v);
+	pm->tables_freed++;
 	u64map_del(&pm->tables, pa >> 12);
 	pm->use.table_pages--;
 	pm->use.bytes_in_use -= 4096;
@@ -242,6 +244,8 @@ void physmem_write(struct physmem *pm, uint64_t pa, uint64_t val)
 	}
 	t[(pa & 0xfff) >> 3] = val;
 }
+
+uint64_t physmem_tables_freed(const struct physmem *pm) { return pm->tables_freed; }
 
 void physmem_usage(const struct physmem *pm, struct physmem_usage *u)
 {

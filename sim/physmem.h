@@ -53,6 +53,9 @@ uint64_t physmem_read(const struct physmem *pm, uint64_t pa);
  * caller can prefetch it and read it later (valid until the page is freed). */
 uint64_t *physmem_entry(const struct physmem *pm, uint64_t pa);
 void physmem_write(struct physmem *pm, uint64_t pa, uint64_t val);
+/* How many table pages were released so far: a pointer from physmem_table
+ * or physmem_entry is still valid while this count has not changed. */
+uint64_t physmem_tables_freed(const struct physmem *pm);
 
 /* A data frame of size ps is now used as 512 frames of the next size down
  * (a huge page was split); only the accounting changes. */

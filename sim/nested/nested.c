@@ -58,7 +58,7 @@ static int host_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, ui
 	const uint64_t *e = physmem_entry(n->p2m.hpm, ea);
 	*val = e ? *e : 0;
 	if (level == 0 && e)
-		hint_put(&n->hint_host, n->hint_hkey, e - ((ea >> 3) & 511), ea);
+		hint_put(&n->hint_host, n->hint_hkey, e - ((ea >> 3) & 511), ea, 0);
 	n->s->st.nested_walk_refs++;
 	sim_walk_ref(n->s, rec, WALK_HOST, level, table, ea, ea, *val);
 	return 0;
@@ -134,7 +134,8 @@ static int guest_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, u
 	if (rc < 0)
 		return rc;
 	if (level == 0 && entry)
-		hint_put(n->s->hint_guest, n->s->hint_gkey, entry - ((ea >> 3) & 511), hpa);
+		hint_put(n->s->hint_guest, n->s->hint_gkey, entry - ((ea >> 3) & 511), hpa,
+			 physmem_tables_freed(n->s->gpm));
 	*val = entry ? *entry : 0;
 	sim_walk_ref(n->s, rec, WALK_GUEST, level, table, ea, hpa, *val);
 	return 0;
@@ -205,30 +206,33 @@ static int nested_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
 }
 
 /* Look-ahead: stage 0 the guest PTE of va; stage 1 reads it (prefetched by
- * then) and, if it maps a 4 KiB page, the host PTE of that guest page, and
- * the cache-model sets both reads will probe. */
+ * then) if its table cannot have been freed since the hint was recorded,
+ * and if it maps a 4 KiB page, prefetches the host PTE of that guest page;
+ * and the cache-model sets both reads will probe.  Only prefetches: host
+ * hints are never read through. */
 static void nested_prefetch(struct sim *s, const struct vcpu *c, gva_t va, unsigned stage)
 {
-	uint64_t pa;
-	const uint64_t *t = hint_get(s->hint_guest, sim_hint_key(c, va), &pa);
-	if (!t)
+	const struct hint_slot *g = hint_get(s->hint_guest, sim_hint_key(c, va));
+	if (!g)
 		return;
 	if (stage == 0) {
-		__builtin_prefetch(hint_entry(t, va));
+		__builtin_prefetch(hint_entry(g->table, va));
 		return;
 	}
 	if (s->use_dcache)
-		dcache_prefetch(&s->dc, pa + ((va >> 9) & 0xff8));
-	uint64_t pte = *hint_entry(t, va);
+		dcache_prefetch(&s->dc, g->pa + ((va >> 9) & 0xff8));
+	if (g->freed != physmem_tables_freed(s->gpm))
+		return;
+	uint64_t pte = *hint_entry(g->table, va);
 	if (!pt_is_present(s->gfmt, pte))
 		return;
 	gpa_t gpa = pt_leaf_pa(s->gfmt, pte, 0, va);
-	const uint64_t *h = hint_get(&N(s)->hint_host, hint_key(gpa, 0), &pa);
+	const struct hint_slot *h = hint_get(&N(s)->hint_host, hint_key(gpa, 0));
 	if (!h)
 		return;
-	__builtin_prefetch(hint_entry(h, gpa));
+	__builtin_prefetch(hint_entry(h->table, gpa));
 	if (s->use_dcache)
-		dcache_prefetch(&s->dc, pa + ((gpa >> 9) & 0xff8));
+		dcache_prefetch(&s->dc, h->pa + ((gpa >> 9) & 0xff8));
 }
 
 static gpa_t nested_to_gpa(struct sim *s, uint64_t hpa) { return p2m_to_gpa(&N(s)->p2m, hpa); }
