@@ -1011,8 +1011,10 @@ d4_loop(struct tlb *t, uint64_t hdr, uint32_t ctx, uint64_t need0, uint64_t need
 	return n - 1 - (size_t)-o / sizeof *ev;
 }
 
+/* Both loops start on a 64-byte boundary: where the linker happened to put
+ * them moved the TLB-hit rate by 4% between builds that differed elsewhere. */
 #ifdef HIT_AVX2
-static __attribute__((noinline, target("avx2,bmi"))) size_t
+static __attribute__((noinline, aligned(64), target("avx2,bmi"))) size_t
 hit_run_d4_avx2(struct tlb *t, uint64_t hdr, uint32_t ctx, uint64_t need0, uint64_t need1,
 		const struct vm_event *ev, size_t i, size_t n, uint64_t *stores)
 {
@@ -1020,7 +1022,7 @@ hit_run_d4_avx2(struct tlb *t, uint64_t hdr, uint32_t ctx, uint64_t need0, uint6
 }
 #endif
 
-static __attribute__((noinline)) size_t
+static __attribute__((noinline, aligned(64))) size_t
 hit_run_d4_base(struct tlb *t, uint64_t hdr, uint32_t ctx, uint64_t need0, uint64_t need1,
 		const struct vm_event *ev, size_t i, size_t n, uint64_t *stores)
 {
