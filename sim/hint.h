@@ -57,6 +57,14 @@ static inline void hint_put(struct hint *h, uint64_t key, const uint64_t *table,
 		(struct hint_slot){.key = key, .table = table, .pa = pa & ~UINT64_C(0xfff), .freed = freed};
 }
 
+/* Record the leaf table holding entry, the entry a walk read at simulated
+ * address pa; freed: physmem_tables_freed() of that memory now. */
+static inline void hint_put_entry(struct hint *h, uint64_t key, const uint64_t *entry, uint64_t pa,
+				  uint64_t freed)
+{
+	hint_put(h, key, entry - ((pa >> 3) & 511), pa, freed);
+}
+
 /* The slot remembered for key, or NULL. */
 static inline const struct hint_slot *hint_get(const struct hint *h, uint64_t key)
 {

@@ -11,7 +11,7 @@ static int native_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, 
 	const uint64_t *e = physmem_entry(s->gpm, ea);
 	*val = e ? *e : 0;
 	if (level == 0 && e)
-		hint_put(s->hint_guest, s->hint_gkey, e - ((ea >> 3) & 511), ea, 0);
+		hint_put_entry(s->hint_guest, s->hint_gkey, e, ea, physmem_tables_freed(s->gpm));
 	sim_walk_ref(s, rec, WALK_GUEST, level, table, ea, ea, *val);
 	return 0;
 }
@@ -70,17 +70,11 @@ static int native_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
 	return MMU_OK;
 }
 
-/* Look-ahead: the guest PTE of va, if its leaf table is known, then the
- * cache-model sets its read will probe. */
+/* Look-ahead: the guest PTE of va, then the cache-model sets its read will
+ * probe. */
 static void native_prefetch(struct sim *s, const struct vcpu *c, gva_t va, unsigned stage)
 {
-	const struct hint_slot *h = hint_get(s->hint_guest, sim_hint_key(c, va));
-	if (!h)
-		return;
-	if (stage == 0)
-		__builtin_prefetch(hint_entry(h->table, va));
-	else if (s->use_dcache)
-		dcache_prefetch(&s->dc, h->pa + ((va >> 9) & 0xff8));
+	sim_prefetch_guest_pte(s, c, va, stage);
 }
 
 const struct mmu_ops mmu_native = {

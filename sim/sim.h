@@ -199,6 +199,22 @@ static inline uint64_t sim_hint_key(const struct vcpu *c, gva_t va)
 	return hint_key(va, c->cur->cr3);
 }
 
+/* The look-ahead's guest-table part: stage 0 prefetches the guest PTE a
+ * 4 KiB walk of va reads, stage 1 the cache-model sets that read probes.
+ * Returns the hint slot, or NULL if va's leaf table is not known. */
+static inline const struct hint_slot *sim_prefetch_guest_pte(struct sim *s, const struct vcpu *c,
+							     gva_t va, unsigned stage)
+{
+	const struct hint_slot *g = hint_get(s->hint_guest, sim_hint_key(c, va));
+	if (!g)
+		return NULL;
+	if (stage == 0)
+		__builtin_prefetch(hint_entry(g->table, va));
+	else if (s->use_dcache)
+		dcache_prefetch(&s->dc, g->pa + ((va >> 9) & 0xff8));
+	return g;
+}
+
 /* Cycles and source of one page-table-entry fetch at physical address pa. */
 unsigned sim_pte_cost(struct sim *s, uint64_t pa, uint8_t *src);
 

@@ -58,7 +58,7 @@ static int host_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, ui
 	const uint64_t *e = physmem_entry(n->p2m.hpm, ea);
 	*val = e ? *e : 0;
 	if (level == 0 && e)
-		hint_put(&n->hint_host, n->hint_hkey, e - ((ea >> 3) & 511), ea, 0);
+		hint_put_entry(&n->hint_host, n->hint_hkey, e, ea, physmem_tables_freed(n->p2m.hpm));
 	n->s->st.nested_walk_refs++;
 	sim_walk_ref(n->s, rec, WALK_HOST, level, table, ea, ea, *val);
 	return 0;
@@ -134,8 +134,8 @@ static int guest_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, u
 	if (rc < 0)
 		return rc;
 	if (level == 0 && entry)
-		hint_put(n->s->hint_guest, n->s->hint_gkey, entry - ((ea >> 3) & 511), hpa,
-			 physmem_tables_freed(n->s->gpm));
+		hint_put_entry(n->s->hint_guest, n->s->hint_gkey, entry, hpa,
+			       physmem_tables_freed(n->s->gpm));
 	*val = entry ? *entry : 0;
 	sim_walk_ref(n->s, rec, WALK_GUEST, level, table, ea, hpa, *val);
 	return 0;
@@ -212,16 +212,8 @@ static int nested_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
  * hints are never read through. */
 static void nested_prefetch(struct sim *s, const struct vcpu *c, gva_t va, unsigned stage)
 {
-	const struct hint_slot *g = hint_get(s->hint_guest, sim_hint_key(c, va));
-	if (!g)
-		return;
-	if (stage == 0) {
-		__builtin_prefetch(hint_entry(g->table, va));
-		return;
-	}
-	if (s->use_dcache)
-		dcache_prefetch(&s->dc, g->pa + ((va >> 9) & 0xff8));
-	if (g->freed != physmem_tables_freed(s->gpm))
+	const struct hint_slot *g = sim_prefetch_guest_pte(s, c, va, stage);
+	if (!g || stage == 0 || g->freed != physmem_tables_freed(s->gpm))
 		return;
 	uint64_t pte = *hint_entry(g->table, va);
 	if (!pt_is_present(s->gfmt, pte))

@@ -117,16 +117,6 @@ void dcache_free(struct dcache *d)
 	memset(d, 0, sizeof *d);
 }
 
-static inline uint64_t *set_of(const struct dcache_level *v, uint64_t line)
-{
-	size_t s;
-	if (VM_LIKELY(v->pow2))
-		s = line & v->set_mask;
-	else /* Lemire, Kaser, Kurz, "Faster remainder by direct computation", 2019 */
-		s = (size_t)(((__uint128_t)(v->fastmod_m * (uint32_t)line) * v->sets) >> 64);
-	return v->blk + s * v->stride;
-}
-
 static inline uint32_t *stamps(const struct dcache_level *v, uint64_t *b)
 {
 	return (uint32_t *)(b + v->ktags);
@@ -191,7 +181,7 @@ unsigned dcache_access(struct dcache *d, uint64_t pa, unsigned *latency)
 
 	for (l = 0; l < DCACHE_LEVELS; l++)
 		if (d->present[l]) {
-			blk[l] = set_of(&d->lvl[l], line);
+			blk[l] = dcache_set_of(&d->lvl[l], line);
 			if (l)
 				__builtin_prefetch(blk[l]);
 		}

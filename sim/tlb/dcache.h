@@ -73,17 +73,27 @@ void dcache_free(struct dcache *d);
  * level above the one that served it. */
 unsigned dcache_access(struct dcache *d, uint64_t pa, unsigned *latency);
 
+/* The set block of a level that holds line. */
+static inline uint64_t *dcache_set_of(const struct dcache_level *v, uint64_t line)
+{
+	size_t s;
+	if (VM_LIKELY(v->pow2))
+		s = line & v->set_mask;
+	else /* Lemire, Kaser, Kurz, "Faster remainder by direct computation", 2019 */
+		s = (size_t)(((__uint128_t)(v->fastmod_m * (uint32_t)line) * v->sets) >> 64);
+	return v->blk + s * v->stride;
+}
+
 /* Start the host's loads of the L2 and L3 sets a read of pa would probe
  * (a hint for look-ahead: changes nothing in the model). */
 static inline void dcache_prefetch(const struct dcache *d, uint64_t pa)
 {
 	uint64_t line = pa >> DCACHE_LINE_SHIFT;
 	for (unsigned l = 1; l < DCACHE_LEVELS; l++) {
-		const struct dcache_level *v = &d->lvl[l];
-		if (!d->present[l] || !v->pow2)
+		if (!d->present[l])
 			continue;
-		const uint64_t *b = v->blk + (line & v->set_mask) * v->stride;
-		for (unsigned o = 0; o < v->stride; o += 8)
+		const uint64_t *b = dcache_set_of(&d->lvl[l], line);
+		for (unsigned o = 0; o < d->lvl[l].stride; o += 8)
 			__builtin_prefetch(b + o);
 	}
 }
