@@ -18,12 +18,15 @@
  *  - Instruction fetches of 1 GiB pages are cached in the iTLB's 2 MiB
  *    array as 2 MiB pieces, as Intel's iTLBs have no 1 GiB entries.
  */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include "sim.h"
 
 #include "p2m.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -348,6 +351,7 @@ struct sim *sim_new(const struct cfg *cfg, const struct mmu_ops *mode, struct vm
 		if (dcache_init(&s->dc, &g, err) < 0)
 			goto fail;
 		s->use_dcache = true;
+		s->dc_prefetch = true;
 	}
 	s->ncpu = cfg->vcpus < SIM_MAX_VCPUS ? cfg->vcpus : SIM_MAX_VCPUS;
 	s->cur_cpu = &s->cpu[0];
@@ -386,6 +390,47 @@ void sim_set_check(struct sim *s, bool check,
 
 void sim_set_lookahead(struct sim *s, bool on) { s->lookahead = on && s->mode->prefetch; }
 
+static unsigned online_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+bool sim_set_async(struct sim *s, bool on)
+{
+	if (!on || !s->use_dcache || s->cfg.pte_model != PTE_MODEL_CACHE || s->ncpu != 1 ||
+	    online_cpus() < 2) {
+		if (s->pq) {
+			sim_pte_sync(s);
+			pteq_stop(s->pq, &s->dc);
+			s->pq = NULL;
+		}
+		s->dc_prefetch = s->use_dcache;
+		return false;
+	}
+	if (!s->pq)
+		s->pq = pteq_start(&s->dc);
+	s->dc_prefetch = s->pq == NULL;
+	return s->pq != NULL;
+}
+
+void sim_pte_sync(struct sim *s)
+{
+	if (!s->pq)
+		return;
+	struct pteq_sums d = {0};
+	pteq_sync(s->pq, &d);
+	s->st.cycles_walk += d.cycles;
+	s->st.pte_from_l1 += d.served[WS_L1];
+	s->st.pte_from_l2 += d.served[WS_L2];
+	s->st.pte_from_l3 += d.served[WS_L3];
+	s->st.pte_from_mem += d.served[WS_MEM];
+	s->cpu[0].busy += (int64_t)d.cycles; /* one vCPU: sim_set_async */
+}
+
 void sim_free(struct sim *s)
 {
 	if (!s)
@@ -394,6 +439,7 @@ void sim_free(struct sim *s)
 		s->mode->fini(s);
 	for (unsigned i = 0; i < s->ncpu; i++)
 		vcpu_free(&s->cpu[i]);
+	pteq_stop(s->pq, &s->dc);
 	if (s->use_dcache)
 		dcache_free(&s->dc);
 	free(s->lock_held);
@@ -466,8 +512,10 @@ void sim_cold(struct sim *s)
 			tlb_flush_all(&c->l2_1g);
 		pwc_flush_all(&c->pwc);
 	}
-	if (s->use_dcache)
-		dcache_flush(&s->dc);
+	if (s->use_dcache) {
+		sim_pte_sync(s);
+		dcache_flush(sim_dc(s));
+	}
 	if (s->mode->cold)
 		s->mode->cold(s);
 }
@@ -481,7 +529,7 @@ unsigned sim_pte_cost(struct sim *s, uint64_t pa, uint8_t *src)
 		return s->cfg.pte_latency;
 	}
 	unsigned lat;
-	unsigned lvl = dcache_access(&s->dc, pa, &lat);
+	unsigned lvl = dcache_access(sim_dc(s), pa, &lat); /* in order: see sim_walk_ref */
 	*src = (uint8_t)lvl; /* WS_L1..WS_MEM follow the dcache levels */
 	return lat;
 }
@@ -489,9 +537,16 @@ unsigned sim_pte_cost(struct sim *s, uint64_t pa, uint8_t *src)
 void sim_walk_ref(struct sim *s, struct walk_rec *rec, uint8_t dim, unsigned level,
 		  uint64_t table, uint64_t entry_addr, uint64_t entry_pa, uint64_t value)
 {
+	s->st.walk_refs++;
+	if (s->pq) {
+		if (VM_LIKELY(rec->max_refs == 0)) {
+			pteq_push(s->pq, entry_pa);
+			return;
+		}
+		sim_pte_sync(s); /* a recorded walk needs each price now: price in order */
+	}
 	uint8_t src;
 	unsigned cyc = sim_pte_cost(s, entry_pa, &src);
-	s->st.walk_refs++;
 	s->st.cycles_walk += cyc;
 	switch (src) {
 	case WS_L1: s->st.pte_from_l1++; break;
@@ -1154,9 +1209,18 @@ static __attribute__((noinline)) void look_ahead(struct sim *s, const struct vm_
 	}
 }
 
+static int consume(struct sim *s, const struct vm_event *ev, size_t n);
+
 int sim_consume(void *arg, const struct vm_event *ev, size_t n)
 {
 	struct sim *s = arg;
+	int rc = consume(s, ev, n);
+	sim_pte_sync(s);
+	return rc;
+}
+
+static int consume(struct sim *s, const struct vm_event *ev, size_t n)
+{
 	if (s->err)
 		return s->err;
 	s->pf_next[0] = s->pf_next[1] = 0;

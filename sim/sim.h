@@ -19,6 +19,7 @@
 #include "physmem.h"
 #include "stats.h"
 #include "tlb/dcache.h"
+#include "tlb/pteq.h"
 #include "tlb/pwc.h"
 #include "tlb/tlb.h"
 #include "walk.h"
@@ -126,6 +127,11 @@ struct sim {
 	const struct pt_format *gfmt;
 	struct dcache dc;
 	bool use_dcache;
+	/* The cache model on a worker thread (sim_set_async; tlb/pteq.h), or
+	 * NULL.  dc_prefetch: the run loop's look-ahead prefetches model sets,
+	 * which it does only while the model runs on this thread. */
+	struct pteq *pq;
+	bool dc_prefetch;
 	struct vcpu cpu[SIM_MAX_VCPUS];
 	unsigned ncpu;
 	unsigned max_ps;        /* largest page a TLB entry can map in this run (probes stop there) */
@@ -168,6 +174,20 @@ void sim_free(struct sim *s);
 /* Turn the look-ahead prefetch on (the default) or off.  It never changes a
  * result, only how fast one is produced (tests check both give the same). */
 void sim_set_lookahead(struct sim *s, bool on);
+/*
+ * Run the PTE cache model on a second thread (on) or on this one (off, the
+ * default).  It changes no result, only the wall time.  Refused (returns
+ * false, and the model stays here) without a cache model, with more than
+ * one vCPU (the shadow-MMU lock reads vCPU clocks in the middle of a
+ * batch), or on a machine with one CPU.  Call it before the first event.
+ */
+bool sim_set_async(struct sim *s, bool on);
+/* The cache model: in the worker's queue while sim_set_async is on, and
+ * then only to be used right after sim_pte_sync. */
+static inline struct dcache *sim_dc(struct sim *s) { return s->pq ? &s->pq->dc : &s->dc; }
+/* Fold what the worker has priced into the counters (sim_consume does so
+ * before it returns; anything reading st or the model mid-batch must). */
+void sim_pte_sync(struct sim *s);
 
 /* ev_sink flush function: run a batch.  0, or the first error (sticky). */
 int sim_consume(void *sim, const struct vm_event *ev, size_t n);
@@ -210,7 +230,7 @@ static inline const struct hint_slot *sim_prefetch_guest_pte(struct sim *s, cons
 		return NULL;
 	if (stage == 0)
 		__builtin_prefetch(hint_entry(g->table, va));
-	else if (s->use_dcache)
+	else if (s->dc_prefetch)
 		dcache_prefetch(&s->dc, g->pa + ((va >> 9) & 0xff8));
 	return g;
 }

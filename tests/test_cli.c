@@ -271,6 +271,7 @@ Test(cli, errors_exit_2_with_one_line)
 		{"run", "-w"},
 		{"run -w stride extra", "extra"},
 		{"run -w stride -m nosuchmode", "nosuchmode"},
+		{"run -w stride --threads 3", "--threads takes 1 or 2"},
 		{"nosuchcommand", "nosuchcommand"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -356,6 +357,22 @@ Test(cli, check_option_passes)
 	cr_assert_eq(num(o, "accesses"), 40000);
 	cJSON_Delete(o);
 	res_free(&r);
+}
+
+/* The same report whether the PTE cache model runs on a second thread or not. */
+Test(cli, threads_change_no_figure)
+{
+	struct res one = vmsim("run -m nested -w gups:mb=64,updates=50000 --json --threads 1");
+	struct res two = vmsim("run -m nested -w gups:mb=64,updates=50000 --json --threads 2");
+	cr_assert_eq(one.status, 0, "%s", one.err);
+	cr_assert_eq(two.status, 0, "%s", two.err);
+	cr_assert_str_eq(one.out, two.out);
+	cJSON *o = cJSON_Parse(two.out);
+	cr_assert_not_null(o);
+	cr_assert_gt(num(o, "pte_from_mem") + num(o, "pte_from_l3"), 0, "the cache model priced walks");
+	cJSON_Delete(o);
+	res_free(&one);
+	res_free(&two);
 }
 
 Test(cli, help)

@@ -7,6 +7,7 @@
 #include <criterion/parameterized.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testlib.h"
 
@@ -295,4 +296,64 @@ Test(modes, lookahead_changes_no_counter)
 			sim_free(on);
 			sim_free(off);
 		}
+}
+
+/* ---- the cache model on a second thread (tlb/pteq.h) prices, in order ---- */
+
+Test(modes, async_cache_model_changes_no_counter)
+{
+	/* Each mode and workload run with the PTE cache model on this thread
+	 * and on a worker: every counter the same, and a recorded walk after
+	 * the run (priced in order, on the worker's model) the same reference
+	 * by reference.  The worker is refused with two vCPUs and without a
+	 * cache model. */
+	static const char *const wls[] = {"gups:mb=64,updates=40000", "ctxswitch:procs=3,pages=16,rounds=20",
+					  "forkwait:iters=20,pages=8", "chase:pages=512,steps=5000",
+					  "compile:jobs=2,tasks=12,pages=32"};
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		cr_skip_test("one CPU: sim_set_async keeps the model on the run loop's thread");
+	for (size_t m = 0; m < sizeof all_modes / sizeof all_modes[0]; m++)
+		for (size_t w = 0; w < sizeof wls / sizeof wls[0]; w++) {
+			struct sim *one = tl_sim(all_modes[m], NULL, 0), *two = tl_sim(all_modes[m], NULL, 0);
+			tl_run_workload(one, wls[w]);
+			cr_assert(sim_set_async(two, true), "%s %s: worker refused", all_modes[m], wls[w]);
+			cr_assert_not_null(two->pq);
+			tl_run_workload(two, wls[w]);
+			cr_expect(memcmp(&one->st, &two->st, sizeof one->st) == 0,
+				  "%s %s: counters differ on two threads (walk cycles %llu vs %llu, "
+				  "from memory %llu vs %llu)", all_modes[m], wls[w],
+				  (unsigned long long)one->st.cycles_walk,
+				  (unsigned long long)two->st.cycles_walk,
+				  (unsigned long long)one->st.pte_from_mem,
+				  (unsigned long long)two->st.pte_from_mem);
+			cr_expect_gt(one->st.walk_refs, 0, "%s %s walked", all_modes[m], wls[w]);
+			if (one->have_first) {
+				static struct walk_rec r1, r2;
+				struct mmu_fill f1, f2;
+				struct vmerr err = {{0}};
+				int rc1 = sim_explain(one, one->first_pid, one->first_va, &r1, &f1, &err);
+				int rc2 = sim_explain(two, two->first_pid, two->first_va, &r2, &f2, &err);
+				cr_assert_eq(rc1, rc2);
+				cr_assert_eq(r1.n, r2.n, "%s %s: %u vs %u references", all_modes[m],
+					     wls[w], r1.n, r2.n);
+				for (unsigned i = 0; i < r1.n; i++)
+					cr_expect(r1.ref[i].src == r2.ref[i].src &&
+							  r1.ref[i].cycles == r2.ref[i].cycles,
+						  "%s %s: reference %u served by %u vs %u", all_modes[m],
+						  wls[w], i, r1.ref[i].src, r2.ref[i].src);
+			}
+			sim_free(one);
+			sim_free(two);
+		}
+	/* No cache model (memory.pte=fixed): nothing to move.  Two vCPUs: the
+	 * shadow-MMU lock reads their clocks mid-batch. */
+	static const char *const fixed[] = {"memory.pte=fixed"}, *const smp[] = {"machine.vcpus=2"};
+	struct sim *s = tl_sim("nested", fixed, 1);
+	cr_expect_not(sim_set_async(s, true), "memory.pte=fixed has no cache model to move");
+	cr_expect_null(s->pq);
+	sim_free(s);
+	s = tl_sim("vtx", smp, 1);
+	cr_expect_not(sim_set_async(s, true), "two vCPUs keep the model on one thread");
+	cr_expect_null(s->pq);
+	sim_free(s);
 }

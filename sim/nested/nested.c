@@ -223,7 +223,7 @@ static void nested_prefetch(struct sim *s, const struct vcpu *c, gva_t va, unsig
 	if (!h)
 		return;
 	__builtin_prefetch(hint_entry(h->table, gpa));
-	if (s->use_dcache)
+	if (s->dc_prefetch)
 		dcache_prefetch(&s->dc, h->pa + ((gpa >> 9) & 0xff8));
 }
 
