@@ -114,6 +114,16 @@ static inline unsigned pt_perms(const struct pt_format *f, uint64_t pte)
 	       ((pte & f->dirty) != 0) * PTE_PERM_D;
 }
 
+/* PTE_PERM_W, _U and _X of a path of entries, given the AND and the OR of
+ * their values: W and U only if every entry has them, X only if none has
+ * NX (x86, NPT) or every one has X (EPT), as walk.c combines them. */
+static inline unsigned pt_perms_path(const struct pt_format *f, uint64_t all, uint64_t any)
+{
+	unsigned u = f->user ? (all & f->user) != 0 : 1;
+	unsigned x = f->nx ? (any & f->nx) == 0 : (all & f->exec) != 0;
+	return ((all & f->write) != 0) * PTE_PERM_W | u * PTE_PERM_U | x * PTE_PERM_X;
+}
+
 /* A non-leaf entry pointing at a table, with full permissions (the leaf
  * decides), as Linux and KVM build upper levels. */
 uint64_t pt_make_table(const struct pt_format *f, uint64_t table_pa);

@@ -18,7 +18,7 @@ void walk_run(const struct pt_format *f, uint64_t table, unsigned level, uint64_
 	      struct walk_out *out)
 {
 	uint64_t entry_addr[PT_MAX_LEVELS], entry[PT_MAX_LEVELS];
-	unsigned perms = PTE_PERM_W | PTE_PERM_U | PTE_PERM_X;
+	uint64_t all = ~UINT64_C(0), any = 0; /* AND and OR of the entries on the path */
 	unsigned top = level;
 
 	out->top = top;
@@ -41,7 +41,8 @@ void walk_run(const struct pt_format *f, uint64_t table, unsigned level, uint64_
 			out->leaf_addr = ea;
 			return;
 		}
-		perms &= pt_perms(f, e) | PTE_PERM_G | PTE_PERM_A | PTE_PERM_D;
+		all &= e;
+		any |= e;
 		if (pt_is_leaf(f, e, level))
 			break;
 		table = pt_next_table(f, e);
@@ -53,8 +54,7 @@ void walk_run(const struct pt_format *f, uint64_t table, unsigned level, uint64_
 	unsigned lp = pt_perms(f, leaf);
 	out->level = level;
 	out->leaf_addr = entry_addr[level];
-	out->perms = (perms & (PTE_PERM_W | PTE_PERM_U | PTE_PERM_X)) |
-		     (lp & (PTE_PERM_G | PTE_PERM_A | PTE_PERM_D));
+	out->perms = pt_perms_path(f, all, any) | (lp & (PTE_PERM_G | PTE_PERM_A | PTE_PERM_D));
 	out->pa = pt_leaf_pa(f, leaf, level, va);
 	if ((out->perms & need) != need) {
 		out->fault = WALK_PROTECTION;

@@ -259,6 +259,78 @@ Test(tlb, lru_survives_clock_wrap)
 }
 
 /*
+ * LRU against a reference model, on a random mix of look-ups, inserts and
+ * INVLPGs over two sets of 6 ways, with the clock pushed to its wrap now
+ * and then.  The reference keeps a 64-bit last-use time per way (0:
+ * invalid) and fills the lowest invalid way, else the least recently used:
+ * the rule tlb_insert's zero stamps stand for.  A dropped way must be
+ * refilled before any older valid one is evicted, also across a wrap.
+ */
+Test(tlb, lru_matches_reference_with_drops_and_wraps)
+{
+	enum { WAYS = 6, SETS = 2 };
+	struct tlb t;
+	make(&t, WAYS * SETS, WAYS, TLB_LRU);
+	uint64_t key[SETS][WAYS] = {{0}}, used[SETS][WAYS] = {{0}}, now = 0;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	unsigned drops = 0, wraps = 0, refills = 0;
+	for (unsigned i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t page = (x >> 8) % 24; /* 12 pages per set: twice its ways */
+		unsigned set = (unsigned)(page % SETS), op = (unsigned)(x % 8);
+		uint64_t k = tlb_key(page, C4K);
+		int w = -1;
+		for (int j = 0; j < WAYS; j++)
+			if (key[set][j] == k)
+				w = j;
+		if (op == 0 && (x >> 40) % 16 == 0) {
+			t.clock = UINT32_MAX - (uint32_t)((x >> 20) % 4);
+			wraps++;
+		}
+		if (op <= 1) { /* look-up */
+			bool hit = hits(&t, PG(page), C4K, CTX);
+			cr_assert_eq(hit, w >= 0, "step %u: page %llu hit %d, reference %d", i,
+				     (unsigned long long)page, hit, w >= 0);
+			if (w >= 0)
+				used[set][w] = ++now;
+		} else if (op <= 4) { /* insert */
+			uint64_t want = 0;
+			if (w < 0) {
+				w = 0;
+				for (int j = 1; j < WAYS; j++)
+					if (used[set][j] < used[set][w])
+						w = j;
+				want = key[set][w];
+				refills += want == 0 && used[set][WAYS - 1] != 0;
+				key[set][w] = k;
+			}
+			used[set][w] = ++now;
+			uint64_t got = tlb_insert(&t, PG(page), C4K, CTX, TLB_CTX_ALL, page);
+			cr_assert_eq(got, want, "step %u: insert of page %llu evicted key %llx, reference %llx",
+				     i, (unsigned long long)page, (unsigned long long)got,
+				     (unsigned long long)want);
+		} else { /* INVLPG */
+			unsigned n = tlb_inval_addr(&t, PG(page), CTX, TLB_CTX_ALL);
+			cr_assert_eq(n, w >= 0 ? 1u : 0u, "step %u: INVLPG dropped %u", i, n);
+			if (w >= 0) {
+				key[set][w] = 0;
+				used[set][w] = 0;
+				drops++;
+			}
+		}
+		unsigned valid = 0;
+		for (int a = 0; a < SETS; a++)
+			for (int j = 0; j < WAYS; j++)
+				valid += key[a][j] != 0;
+		cr_assert_eq(t.valid, valid, "step %u: %u valid, reference %u", i, t.valid, valid);
+	}
+	cr_assert_gt(drops, 1000);
+	cr_assert_gt(wraps, 100);
+	cr_assert_gt(refills, 100, "a dropped way was refilled after its set had filled");
+	tlb_free(&t);
+}
+
+/*
  * Tree-PLRU, 4 ways, one set (pages 0, 4, 8, 12 in ways 0..3).  Tree nodes:
  * 1 = root (0: evict from ways 0-1, 1: from ways 2-3), 2 = ways 0/1,
  * 3 = ways 2/3; a use points every node on its path away from it.

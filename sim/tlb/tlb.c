@@ -197,7 +197,8 @@ void tlb_lru_rank(uint32_t *a, unsigned ways, uint32_t *scratch)
 }
 
 /* Renumber each set's stamps 1..ways in their current order, so the clock
- * can restart at ways without changing which entry is oldest. */
+ * can restart at ways without changing which entry is oldest (invalid ways
+ * stay below every valid one, as tlb_insert needs). */
 static void lru_renumber(struct tlb *t)
 {
 	for (unsigned s = 0; s < t->sets; s++)
@@ -346,6 +347,27 @@ uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint
 	struct tlb_entry *s = &t->e[(size_t)set * t->ways];
 	unsigned w, free_w = t->ways;
 
+	/* LRU: every invalid way's stamp is below every valid way's (drop and
+	 * flush zero it, each fill and hit stamps ++clock, and renumbering
+	 * keeps the order), so the oldest stamp is an invalid way if there is
+	 * one and the LRU way if not: the rule below, without looking for free
+	 * ways.  Which invalid way is taken can differ from the lowest, which
+	 * nothing can observe: a way's index decides no later hit or victim,
+	 * since valid stamps never tie. */
+	if (VM_LIKELY(t->policy == TLB_LRU && t->kstride <= 64)) {
+		for (uint64_t hit = tlb_match_(k, t->kstride, key); VM_UNLIKELY(hit); hit &= hit - 1) {
+			w = (unsigned)__builtin_ctzll(hit);
+			if (s[w].ctx == ctx && s[w].ctx_mask == ctx_mask)
+				goto refresh;
+		}
+		w = tlb_lru_oldest(&t->age[(size_t)set * t->ways], t->ways);
+		uint64_t old = k[w];
+		t->valid += old == 0;
+		s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
+		k[w] = key;
+		tlb_hit_(t, set, w);
+		return old;
+	}
 	/* The packed key copies decide, compared as the hit path does, in one
 	 * pass for the key and for free ways; the 24-byte entries are read
 	 * only where a key matches.  A refresh in place is rare. */
@@ -393,12 +415,14 @@ static inline bool ctx_match(const struct tlb_entry *e, uint32_t ctx, uint32_t m
 	return ((e->ctx ^ ctx) & e->ctx_mask & match_mask) == 0;
 }
 
-/* Both copies of the key go; the replacement state can stay, since an
- * invalid way is always filled before any victim is chosen. */
+/* Both copies of the key go, and under LRU the stamp, which tlb_insert
+ * reads as "invalid". */
 static inline void drop(struct tlb *t, unsigned set, unsigned w)
 {
 	t->e[(size_t)set * t->ways + w].key = 0;
 	t->keys[(size_t)set * t->kstride + w] = 0;
+	if (t->age)
+		t->age[(size_t)set * t->ways + w] = 0;
 	t->valid--;
 }
 
