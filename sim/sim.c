@@ -534,17 +534,10 @@ unsigned sim_pte_cost(struct sim *s, uint64_t pa, uint8_t *src)
 	return lat;
 }
 
-void sim_walk_ref(struct sim *s, struct walk_rec *rec, uint8_t dim, unsigned level,
-		  uint64_t table, uint64_t entry_addr, uint64_t entry_pa, uint64_t value)
+void sim_walk_ref_here_(struct sim *s, struct walk_rec *rec, uint8_t dim, unsigned level,
+			uint64_t table, uint64_t entry_addr, uint64_t entry_pa, uint64_t value)
 {
-	s->st.walk_refs++;
-	if (s->pq) {
-		if (VM_LIKELY(rec->max_refs == 0)) {
-			pteq_push(s->pq, entry_pa);
-			return;
-		}
-		sim_pte_sync(s); /* a recorded walk needs each price now: price in order */
-	}
+	sim_pte_sync(s); /* a recorded walk needs each price now: price in order */
 	uint8_t src;
 	unsigned cyc = sim_pte_cost(s, entry_pa, &src);
 	s->st.cycles_walk += cyc;

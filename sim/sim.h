@@ -238,9 +238,22 @@ static inline const struct hint_slot *sim_prefetch_guest_pte(struct sim *s, cons
 /* Cycles and source of one page-table-entry fetch at physical address pa. */
 unsigned sim_pte_cost(struct sim *s, uint64_t pa, uint8_t *src);
 
-/* Record one walk reference (bounded) and charge it. */
-void sim_walk_ref(struct sim *s, struct walk_rec *rec, uint8_t dim, unsigned level,
-		  uint64_t table, uint64_t entry_addr, uint64_t entry_pa, uint64_t value);
+void sim_walk_ref_here_(struct sim *s, struct walk_rec *rec, uint8_t dim, unsigned level,
+			uint64_t table, uint64_t entry_addr, uint64_t entry_pa, uint64_t value);
+
+/* Record one walk reference (bounded) and charge it: queued for the worker
+ * (sim_set_async) when nobody records the walk, else priced here.  Inline:
+ * the queued case is a nested walk's most frequent call. */
+static inline void sim_walk_ref(struct sim *s, struct walk_rec *rec, uint8_t dim, unsigned level,
+				uint64_t table, uint64_t entry_addr, uint64_t entry_pa,
+				uint64_t value)
+{
+	s->st.walk_refs++;
+	if (VM_LIKELY(s->pq && rec->max_refs == 0))
+		pteq_push(s->pq, entry_pa);
+	else
+		sim_walk_ref_here_(s, rec, dim, level, table, entry_addr, entry_pa, value);
+}
 
 /*
  * A VM exit and entry on c: count it (and its reason), charge the

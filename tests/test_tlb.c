@@ -246,7 +246,7 @@ Test(tlb, lru_survives_clock_wrap)
 	make(&t, 4, 4, TLB_LRU);
 	for (unsigned p = 0; p < 4; p++) /* way p holds page p, stamps 1..4 */
 		tlb_insert(&t, PG(p), C4K, CTX, TLB_CTX_ALL, p);
-	t.clock = UINT32_MAX - 2;
+	t.clock = TLB_CLOCK_MAX - 2;
 	cr_assert(hits(&t, PG(1), C4K, CTX)); /* stamp MAX-1 */
 	cr_assert(hits(&t, PG(0), C4K, CTX)); /* stamp MAX */
 	cr_assert(hits(&t, PG(3), C4K, CTX)); /* renumber: 2,3,1,0 -> 1..4; page 3 gets 5 */
@@ -284,7 +284,7 @@ Test(tlb, lru_matches_reference_with_drops_and_wraps)
 			if (key[set][j] == k)
 				w = j;
 		if (op == 0 && (x >> 40) % 16 == 0) {
-			t.clock = UINT32_MAX - (uint32_t)((x >> 20) % 4);
+			t.clock = TLB_CLOCK_MAX - (uint32_t)((x >> 20) % 4);
 			wraps++;
 		}
 		if (op <= 1) { /* look-up */

@@ -109,6 +109,13 @@ static void plru_path(unsigned leaves, unsigned w, uint64_t *bits, uint64_t *val
 	}
 }
 
+/* Every stamp 0 (invalid), every padding way TLB_AGE_PAD. */
+static void age_reset(struct tlb *t)
+{
+	for (size_t i = 0; i < (size_t)t->sets * t->kstride; i++)
+		t->age[i] = i % t->kstride < t->ways ? 0 : TLB_AGE_PAD;
+}
+
 int tlb_init(struct tlb *t, const struct tlb_geom *g, struct vmerr *err)
 {
 	memset(t, 0, sizeof *t);
@@ -142,10 +149,12 @@ int tlb_init(struct tlb *t, const struct tlb_geom *g, struct vmerr *err)
 
 	switch (t->policy) {
 	case TLB_LRU:
-		t->age = calloc(g->entries, sizeof *t->age);
+		/* 16-byte aligned rows of kstride stamps: the victim loads four at a time */
+		t->age = aligned_alloc(64, (kbytes / 2 + 63) & ~(size_t)63);
 		t->scratch = calloc(t->ways, sizeof *t->scratch);
 		if (!t->age || !t->scratch)
 			goto nomem;
+		age_reset(t);
 		break;
 	case TLB_PLRU:
 		t->plru_leaves = round_pow2(t->ways);
@@ -202,7 +211,7 @@ void tlb_lru_rank(uint32_t *a, unsigned ways, uint32_t *scratch)
 static void lru_renumber(struct tlb *t)
 {
 	for (unsigned s = 0; s < t->sets; s++)
-		tlb_lru_rank(&t->age[(size_t)s * t->ways], t->ways, t->scratch);
+		tlb_lru_rank(&t->age[(size_t)s * t->kstride], t->ways, t->scratch);
 	t->clock = t->ways;
 }
 
@@ -248,10 +257,10 @@ void tlb_touch_(struct tlb *t, unsigned set, unsigned way)
 {
 	switch (t->policy) {
 	case TLB_LRU:
-		if (VM_UNLIKELY(t->clock == UINT32_MAX))
+		if (VM_UNLIKELY(t->clock >= TLB_CLOCK_MAX))
 			lru_renumber(t);
 		t->clock++;
-		t->age[(size_t)set * t->ways + way] = t->clock;
+		t->age[(size_t)set * t->kstride + way] = t->clock;
 		break;
 	case TLB_PLRU:
 		plru_touch(t, set, way);
@@ -288,11 +297,46 @@ unsigned tlb_lru_oldest(const uint32_t *a, unsigned ways)
 	return v;
 }
 
+/*
+ * The way with the oldest stamp of a kstride row (lowest way on a tie),
+ * four lanes at a time: the minimum of the row, then the first lane equal
+ * to it.  Padding lanes hold TLB_AGE_PAD, above every stamp.  Against the
+ * scalar scan (a compare and two conditional moves per way, each waiting
+ * for the last) it takes a third of the instructions on the 12-way STLB.
+ */
+static inline unsigned lru_victim(const uint32_t *a, unsigned kstride, unsigned ways)
+{
+#if defined(__SSE2__)
+	if (VM_LIKELY(kstride <= 64)) {
+		__m128i m = _mm_load_si128((const __m128i *)a);
+		for (unsigned w = 4; w < kstride; w += 4) {
+			__m128i v = _mm_load_si128((const __m128i *)&a[w]);
+			__m128i gt = _mm_cmpgt_epi32(m, v);
+			m = _mm_or_si128(_mm_and_si128(gt, v), _mm_andnot_si128(gt, m));
+		}
+		__m128i v = _mm_shuffle_epi32(m, _MM_SHUFFLE(1, 0, 3, 2));
+		__m128i gt = _mm_cmpgt_epi32(m, v);
+		m = _mm_or_si128(_mm_and_si128(gt, v), _mm_andnot_si128(gt, m));
+		v = _mm_shuffle_epi32(m, _MM_SHUFFLE(2, 3, 0, 1));
+		gt = _mm_cmpgt_epi32(m, v);
+		m = _mm_or_si128(_mm_and_si128(gt, v), _mm_andnot_si128(gt, m)); /* min in every lane */
+		uint64_t eq = 0;
+		for (unsigned w = 0; w < kstride; w += 4)
+			eq |= (uint64_t)_mm_movemask_ps(_mm_castsi128_ps(
+				      _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)&a[w]), m)))
+			      << w;
+		return (unsigned)__builtin_ctzll(eq);
+	}
+#endif
+	(void)kstride;
+	return tlb_lru_oldest(a, ways);
+}
+
 static unsigned victim(struct tlb *t, unsigned set)
 {
 	switch (t->policy) {
 	case TLB_LRU:
-		return tlb_lru_oldest(&t->age[(size_t)set * t->ways], t->ways);
+		return lru_victim(&t->age[(size_t)set * t->kstride], t->kstride, t->ways);
 	case TLB_PLRU:
 		return plru_victim(t, set);
 	case TLB_RANDOM:
@@ -360,7 +404,7 @@ uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint
 			if (s[w].ctx == ctx && s[w].ctx_mask == ctx_mask)
 				goto refresh;
 		}
-		w = tlb_lru_oldest(&t->age[(size_t)set * t->ways], t->ways);
+		w = lru_victim(&t->age[(size_t)set * t->kstride], t->kstride, t->ways);
 		uint64_t old = k[w];
 		t->valid += old == 0;
 		s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
@@ -422,7 +466,7 @@ static inline void drop(struct tlb *t, unsigned set, unsigned w)
 	t->e[(size_t)set * t->ways + w].key = 0;
 	t->keys[(size_t)set * t->kstride + w] = 0;
 	if (t->age)
-		t->age[(size_t)set * t->ways + w] = 0;
+		t->age[(size_t)set * t->kstride + w] = 0;
 	t->valid--;
 }
 
@@ -468,7 +512,7 @@ void tlb_flush_all(struct tlb *t)
 	memset(t->e, 0, n * sizeof *t->e);
 	memset(t->keys, 0, (size_t)t->sets * t->kstride * sizeof *t->keys);
 	if (t->age)
-		memset(t->age, 0, n * sizeof *t->age);
+		age_reset(t);
 	if (t->plru)
 		memset(t->plru, 0, (size_t)t->sets * t->plru_words * sizeof *t->plru);
 	t->clock = 0;

@@ -28,6 +28,10 @@
 #define TLB_CTX_PCID_MASK 0x00000fffu
 #define TLB_CTX_VPID_MASK 0xfffff000u
 #define TLB_CTX_ALL 0xffffffffu
+/* LRU stamps stay below 2^31 so four can be compared as signed 32-bit
+ * lanes (SSE2 has no unsigned compare); padding ways hold TLB_AGE_PAD. */
+#define TLB_CLOCK_MAX 0x7ffffffeu
+#define TLB_AGE_PAD 0x7fffffffu
 
 static inline uint32_t tlb_ctx(unsigned vpid, unsigned pcid)
 {
@@ -74,8 +78,9 @@ struct tlb {
 	enum tlb_policy policy;
 	unsigned classes;
 	uint8_t shift[TLB_MAX_CLASSES];
-	uint32_t *age;       /* TLB_LRU: one stamp per entry, laid out like e */
-	uint32_t clock;      /* TLB_LRU time; stamps are renumbered before it wraps */
+	uint32_t *age;       /* TLB_LRU: one stamp per way, kstride per set like keys; the
+				padding ways hold TLB_AGE_PAD, above every stamp */
+	uint32_t clock;      /* TLB_LRU time; stamps are renumbered when it reaches TLB_CLOCK_MAX */
 	uint32_t *scratch;   /* TLB_LRU: ways words for renumbering, allocated once */
 	uint64_t *plru;      /* TLB_PLRU: plru_words tree words per set, see tlb.c */
 	uint64_t *plru_path; /* TLB_PLRU with plru_words == 1: per way w, the tree bits on
@@ -121,8 +126,8 @@ static inline void tlb_hit_(struct tlb *t, unsigned set, unsigned way)
 {
 	switch (t->policy) {
 	case TLB_LRU:
-		if (VM_LIKELY(t->clock != UINT32_MAX)) {
-			t->age[(size_t)set * t->ways + way] = ++t->clock;
+		if (VM_LIKELY(t->clock < TLB_CLOCK_MAX)) {
+			t->age[(size_t)set * t->kstride + way] = ++t->clock;
 			return;
 		}
 		break;
