@@ -124,6 +124,13 @@ static inline unsigned pt_perms_path(const struct pt_format *f, uint64_t all, ui
 	return ((all & f->write) != 0) * PTE_PERM_W | u * PTE_PERM_U | x * PTE_PERM_X;
 }
 
+/* pt_perms(f, pte) & (PTE_PERM_G | PTE_PERM_A | PTE_PERM_D), without the rest. */
+static inline unsigned pt_perms_gad(const struct pt_format *f, uint64_t pte)
+{
+	return ((pte & f->global) != 0) * PTE_PERM_G | ((pte & f->accessed) != 0) * PTE_PERM_A |
+	       ((pte & f->dirty) != 0) * PTE_PERM_D;
+}
+
 /* A non-leaf entry pointing at a table, with full permissions (the leaf
  * decides), as Linux and KVM build upper levels. */
 uint64_t pt_make_table(const struct pt_format *f, uint64_t table_pa);

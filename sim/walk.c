@@ -51,10 +51,9 @@ void walk_run(const struct pt_format *f, uint64_t table, unsigned level, uint64_
 	}
 
 	uint64_t leaf = entry[level];
-	unsigned lp = pt_perms(f, leaf);
 	out->level = level;
 	out->leaf_addr = entry_addr[level];
-	out->perms = pt_perms_path(f, all, any) | (lp & (PTE_PERM_G | PTE_PERM_A | PTE_PERM_D));
+	out->perms = pt_perms_path(f, all, any) | pt_perms_gad(f, leaf);
 	out->pa = pt_leaf_pa(f, leaf, level, va);
 	if ((out->perms & need) != need) {
 		out->fault = WALK_PROTECTION;
@@ -72,7 +71,7 @@ void walk_run(const struct pt_format *f, uint64_t table, unsigned level, uint64_
 			io->store(io->arg, entry_addr[level], nl);
 			leaf = nl;
 		}
-		out->perms |= pt_perms(f, leaf) & (PTE_PERM_A | PTE_PERM_D);
+		out->perms |= pt_perms_gad(f, leaf) & (PTE_PERM_A | PTE_PERM_D);
 	}
 	out->leaf = leaf;
 	out->fault = WALK_OK;
