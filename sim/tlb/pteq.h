@@ -21,11 +21,14 @@
 #define VMSIM_PTEQ_H
 
 #include <stdatomic.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "dcache.h"
 
 #define PTEQ_CAP (1u << 14)   /* entries; a power of two */
-#define PTEQ_PUBLISH 64u      /* entries the producer writes between publications */
+#define PTEQ_PUBLISH 256u     /* entries the producer writes between publications */
 
 /* What the worker has added up since it started (monotonic). */
 struct pteq_sums {
@@ -65,7 +68,11 @@ void pteq_publish_(struct pteq *q);
 /* Queue one reference at physical address pa. */
 static inline void pteq_push(struct pteq *q, uint64_t pa)
 {
+#if defined(__SSE2__) && defined(__x86_64__)
+	_mm_stream_si64((long long *)&q->buf[q->head & (PTEQ_CAP - 1)], (long long)pa);
+#else
 	q->buf[q->head & (PTEQ_CAP - 1)] = pa;
+#endif
 	if (VM_UNLIKELY((++q->head & (PTEQ_PUBLISH - 1)) == 0))
 		pteq_publish_(q);
 }
