@@ -1202,18 +1202,9 @@ static __attribute__((noinline)) void look_ahead(struct sim *s, const struct vm_
 	}
 }
 
-static int consume(struct sim *s, const struct vm_event *ev, size_t n);
-
 int sim_consume(void *arg, const struct vm_event *ev, size_t n)
 {
 	struct sim *s = arg;
-	int rc = consume(s, ev, n);
-	sim_pte_sync(s);
-	return rc;
-}
-
-static int consume(struct sim *s, const struct vm_event *ev, size_t n)
-{
 	if (s->err)
 		return s->err;
 	s->pf_next[0] = s->pf_next[1] = 0;
@@ -1249,6 +1240,7 @@ static int consume(struct sim *s, const struct vm_event *ev, size_t n)
 
 void sim_finish(struct sim *s)
 {
+	sim_pte_sync(s);
 	struct stats *st = &s->st;
 	st->loads = st->stores = st->fetches = 0;
 	st->makespan_cycles = 0;

@@ -185,8 +185,9 @@ bool sim_set_async(struct sim *s, bool on);
 /* The cache model: in the worker's queue while sim_set_async is on, and
  * then only to be used right after sim_pte_sync. */
 static inline struct dcache *sim_dc(struct sim *s) { return s->pq ? &s->pq->dc : &s->dc; }
-/* Fold what the worker has priced into the counters (sim_consume does so
- * before it returns; anything reading st or the model mid-batch must). */
+/* Fold what the worker has priced into the counters.  sim_finish does so
+ * first; anything reading st, a vCPU's clock or the model before then must
+ * (between batches too: the worker may still be behind). */
 void sim_pte_sync(struct sim *s);
 
 /* ev_sink flush function: run a batch.  0, or the first error (sticky). */

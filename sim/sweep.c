@@ -175,6 +175,7 @@ static int feed_flush(void *arg, const struct vm_event *ev, size_t n)
 				struct sim *copy = malloc(sizeof *copy);
 				if (!copy)
 					return VM_ENOMEM;
+				sim_pte_sync(f->s); /* the copy shares the live run's queue, if any */
 				memcpy(copy, f->s, sizeof *copy);
 				sim_finish(copy);
 				f->snap = copy->st;
