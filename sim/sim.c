@@ -985,7 +985,7 @@ d4_probe(const struct vm_event *e, const uint64_t *keys, uint64_t set4_mask, uin
 
 /*
  * Loads and stores by the run's process that hit a dTLB of 4-way
- * power-of-two sets under exact LRU whose clock cannot reach UINT32_MAX
+ * power-of-two sets under exact LRU whose clock cannot reach TLB_CLOCK_MAX
  * before the batch ends: hit_d4_ok has checked all that.  Each hit
  * stamps its entry exactly as tlb_hit_ does.  Stops, without a side effect,
  * at the first event it cannot finish (any other event, a miss, a key under
@@ -1108,7 +1108,7 @@ static bool hit_d4_geometry(const struct tlb *t)
  * which it leaves alone, and its clock cannot wrap on the way. */
 static bool hit_d4_ok(const struct vcpu *c, size_t i, size_t n)
 {
-	return c->l1d_d4 && n - i >= 2 && (uint64_t)c->l1d[0].clock + (n - i) < UINT32_MAX;
+	return c->l1d_d4 && n - i >= 2 && (uint64_t)c->l1d[0].clock + (n - i) < TLB_CLOCK_MAX;
 }
 
 /*

@@ -113,6 +113,45 @@ Test(sim, stride_within_l1)
 
 /* 1024 pages: too many for the L1 (64), few enough for the STLB (8 per set of
  * 12 ways).  Later passes miss the L1 and hit the L2 on every access. */
+/* The L1 dTLB's LRU clock runs past its renumbering point while the
+ * specialised hit loop is taking runs of hits: every stamp stays below
+ * TLB_CLOCK_MAX (the victim search compares stamps as signed lanes) and
+ * every counter equals a run whose clock started at 0.  Runs of hits over
+ * 16 pages at a time walk round 80 pages, more than the 64-entry L1 holds,
+ * so victims are chosen all along. */
+static void clock_run(struct sim *s)
+{
+	const struct tlb *t = &s->cpu[0].l1d[0];
+	put(EV_MAP, RW, 1, REG, KiB(4) * 80);
+	feed(s);
+	for (unsigned r = 0; r < 600; r++) {
+		for (unsigned rep = 0; rep < 4; rep++)
+			touch(1, EV_LOAD, REG + (r * 16 % 80) * KiB(4), 16);
+		if (r % 2 == 0)
+			continue; /* two groups a batch: a run of hits ends in a miss */
+		feed(s);
+		for (unsigned i = 0; i < t->sets * t->kstride; i++)
+			cr_assert_leq(t->age[i], TLB_CLOCK_MAX + 1u, "round %u: stamp %u is 0x%x", r, i,
+				      t->age[i]);
+	}
+	sim_finish(s);
+}
+
+Test(sim, l1_clock_renumbers_under_the_hit_loop)
+{
+	struct sim *a = mk(NULL, 0), *b = mk(NULL, 0);
+	b->cpu[0].l1d[0].clock = TLB_CLOCK_MAX - 20000;
+	clock_run(a);
+	clock_run(b);
+	cr_assert(memcmp(&a->st, &b->st, sizeof a->st) == 0, "counters differ across a renumbering");
+	cr_assert_lt(b->cpu[0].l1d[0].clock, 100000u, "the clock was renumbered");
+	cr_assert_gt(a->st.tlb_l1_hits, 20000, "hits: %llu", (unsigned long long)a->st.tlb_l1_hits);
+	cr_assert_gt(a->st.tlb_l1_misses, 5000, "misses: %llu",
+		     (unsigned long long)a->st.tlb_l1_misses);
+	sim_free(a);
+	sim_free(b);
+}
+
 Test(sim, stride_within_stlb)
 {
 	struct sim *s = mk(NULL, 0);
