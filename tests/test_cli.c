@@ -272,6 +272,7 @@ Test(cli, errors_exit_2_with_one_line)
 		{"run -w stride extra", "extra"},
 		{"run -w stride -m nosuchmode", "nosuchmode"},
 		{"run -w stride --threads 3", "--threads takes 1 or 2"},
+		{"bench --threads 0", "--threads takes 1 or 2"},
 		{"nosuchcommand", "nosuchcommand"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
