@@ -285,8 +285,9 @@ unsigned tlb_lru_oldest(const uint32_t *a, unsigned ways)
 {
 	/* Which way wins is data-dependent: as a branch per way it mispredicted
 	 * about once per scan (a third of tlb_insert on a random walk stream);
-	 * written for conditional moves it does not.  (An SSE2 minimum four
-	 * stamps at a time measured no fewer instructions per access.) */
+	 * written for conditional moves it does not.  The TLBs' own rows take
+	 * lru_victim below, four stamps at a time; this serves the data-cache
+	 * model, whose stamps use all 32 bits, and rows wider than 64 ways. */
 	uint32_t best = a[0];
 	unsigned v = 0;
 	for (unsigned w = 1; w < ways; w++) {
