@@ -98,7 +98,7 @@ static const struct key keys[] = {
 	U32("memory", "l3.ways", dl[2].ways, 1, 1024, "16", "L3 cache ways"),
 	U32("memory", "l3.latency", dl[2].latency, 0, 100000, "42", "L3 hit latency, cycles"),
 	U32("memory", "dram_latency", dram_latency, 0, 1000000, "246", "DRAM latency, cycles"),
-	BOOL("memory", "data", data_in_cache, "off", "data accesses also go through the cache model (evicting PTE lines)"),
+	BOOL("memory", "data", data_in_cache, "off", "data accesses also go through the cache model: not built yet, on is refused"),
 
 	U32("cpu", "access_cycles", access_cycles, 0, 100000, "4", "cycles per access, translation aside"),
 	U32("cpu", "page_fault_cycles", page_fault_cycles, 0, 10000000, "2500", "guest kernel page-fault handling"),
@@ -328,6 +328,12 @@ static int cfg_check(const struct cfg *c, char *msg, size_t mlen, char *bad, siz
 	if (c->l1d.entries == 0 || c->l2.entries == 0) {
 		snprintf(bad, blen, "%s", c->l1d.entries == 0 ? "tlb.l1d.entries" : "tlb.l2.entries");
 		snprintf(msg, mlen, "tlb.l1d.entries and tlb.l2.entries must be at least 1");
+		return -1;
+	}
+	if (c->data_in_cache) {
+		snprintf(bad, blen, "memory.data");
+		snprintf(msg, mlen, "memory.data=on: data accesses through the cache model are not "
+				    "built yet (only page-walk reads use it); leave memory.data off");
 		return -1;
 	}
 	if (c->host_format == PT_X86) {

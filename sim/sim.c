@@ -341,7 +341,7 @@ struct sim *sim_new(const struct cfg *cfg, const struct mmu_ops *mode, struct vm
 	s->need[EV_FETCH] = PTE_PERM_U | PTE_PERM_X;
 	memcpy(s->hot_need, s->need, sizeof s->need);
 
-	if (cfg->pte_model == PTE_MODEL_CACHE || cfg->data_in_cache) {
+	if (cfg->pte_model == PTE_MODEL_CACHE) {
 		struct dcache_geom g = {.mem_latency = cfg->dram_latency, .policy = TLB_LRU};
 		for (int i = 0; i < 3; i++) {
 			g.lvl[i].kib = cfg->dl[i].kib;

@@ -161,6 +161,7 @@ Test(config, errors_name_file_line_key)
 		{"[guest]\npage = 3m\n", 2, "guest.page", "bad enum"},
 		{"[host]\nformat = arm\n", 2, "host.format", "bad enum"},
 		{"[tlb]\npcid = maybe\n", 2, "tlb.pcid", "bad bool"},
+		{"[memory]\ndata = on\n", 2, "not built yet", "a part not built"},
 		{"[tlb]\npcid = on\nthis line has no equals sign\n", 3, "", "syntax error"},
 	};
 	for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++)
