@@ -20,7 +20,7 @@
  * the memory's count of released tables when it was filled
  * (physmem_tables_freed); a reader reads only if no table went since.
  *
- * Direct-mapped, HINT_SLOTS slots of 32 bytes: 128 KiB, enough for an
+ * Direct-mapped, HINT_SLOTS slots of 40 bytes: 160 KiB, enough for an
  * 8 GiB footprint of 4 KiB pages without conflicts; larger footprints
  * overwrite each other's slots and prefetch less.
  */
@@ -37,6 +37,8 @@ struct hint_slot {
 	const uint64_t *table; /* the leaf table's 512 entries; NULL: empty */
 	uint64_t pa;           /* its simulated physical address (what the PTE cache model sees) */
 	uint64_t freed;        /* physmem_tables_freed() of its memory when recorded */
+	uint64_t at;           /* the table's address in the space it was walked in (gpa of a
+				  guest table under nested paging, else pa) */
 };
 
 struct hint {
@@ -51,18 +53,37 @@ static inline uint64_t hint_key(uint64_t addr, uint64_t salt)
 }
 
 static inline void hint_put(struct hint *h, uint64_t key, const uint64_t *table, uint64_t pa,
-			    uint64_t freed)
+			    uint64_t freed, uint64_t at)
 {
-	h->slot[key & (HINT_SLOTS - 1)] =
-		(struct hint_slot){.key = key, .table = table, .pa = pa & ~UINT64_C(0xfff), .freed = freed};
+	h->slot[key & (HINT_SLOTS - 1)] = (struct hint_slot){
+		.key = key, .table = table, .pa = pa & ~UINT64_C(0xfff), .freed = freed,
+		.at = at & ~UINT64_C(0xfff)};
 }
 
 /* Record the leaf table holding entry, the entry a walk read at simulated
- * address pa; freed: physmem_tables_freed() of that memory now. */
+ * address pa and at address `at` in the walked space; freed:
+ * physmem_tables_freed() of that memory now. */
 static inline void hint_put_entry(struct hint *h, uint64_t key, const uint64_t *entry, uint64_t pa,
-				  uint64_t freed)
+				  uint64_t freed, uint64_t at)
 {
-	hint_put(h, key, entry - ((pa >> 3) & 511), pa, freed);
+	hint_put(h, key, entry - ((pa >> 3) & 511), pa, freed, at);
+}
+
+/*
+ * A walk about to read the entry at ea of the leaf table at `table` (same
+ * space as `at`): the entry's pointer, from the slot for key, if the slot
+ * names that very table and no table of its memory has been released since
+ * it was recorded (freed_now): then the table page is the same allocation.
+ * NULL otherwise; the caller looks the table up.  This one reads through a
+ * hint, so it checks what hint_get does not.
+ */
+static inline uint64_t *hint_leaf_entry(const struct hint *h, uint64_t key, uint64_t table,
+					uint64_t ea, uint64_t freed_now)
+{
+	const struct hint_slot *x = &h->slot[key & (HINT_SLOTS - 1)];
+	if (x->key != key || !x->table || x->at != table || x->freed != freed_now)
+		return NULL;
+	return (uint64_t *)x->table + ((ea >> 3) & 511);
 }
 
 /* The slot remembered for key, or NULL. */

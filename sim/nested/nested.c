@@ -55,10 +55,19 @@ static int host_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, ui
 		      struct walk_rec *rec)
 {
 	struct nested *n = arg;
-	const uint64_t *e = physmem_entry(n->p2m.hpm, ea);
+	const uint64_t *e = NULL;
+	if (level == 0) {
+		/* The leaf table through the hint the look-ahead just read, not
+		 * the table map (a cache miss on a large footprint); recorded
+		 * again only if it was not there. */
+		uint64_t freed = physmem_tables_freed(n->p2m.hpm);
+		e = hint_leaf_entry(&n->hint_host, n->hint_hkey, table, ea, freed);
+		if (!e && (e = physmem_entry(n->p2m.hpm, ea)))
+			hint_put_entry(&n->hint_host, n->hint_hkey, e, ea, freed, table);
+	} else {
+		e = physmem_entry(n->p2m.hpm, ea);
+	}
 	*val = e ? *e : 0;
-	if (level == 0 && e)
-		hint_put_entry(&n->hint_host, n->hint_hkey, e, ea, physmem_tables_freed(n->p2m.hpm));
 	n->s->st.nested_walk_refs++;
 	sim_walk_ref(n->s, rec, WALK_HOST, level, table, ea, ea, *val);
 	return 0;
@@ -127,15 +136,23 @@ static int guest_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, u
 	 * where it lives in the simulator is known now: start the host's load
 	 * of it (on a large table, a cache miss) under the host translation.
 	 * host_translate changes host memory only, so the pointer stays valid. */
-	const uint64_t *entry = physmem_entry(n->s->gpm, ea);
+	uint64_t freed = physmem_tables_freed(n->s->gpm);
+	const uint64_t *entry = level == 0 ? hint_leaf_entry(n->s->hint_guest, n->s->hint_gkey, table,
+							     ea, freed)
+					   : NULL;
+	bool hinted = entry != NULL;
+	if (!hinted)
+		entry = physmem_entry(n->s->gpm, ea);
 	if (entry)
 		__builtin_prefetch(entry);
 	int rc = host_translate(n, n->c, ea, PTE_PERM_U, rec, &hpa, &hps);
 	if (rc < 0)
 		return rc;
-	if (level == 0 && entry)
-		hint_put_entry(n->s->hint_guest, n->s->hint_gkey, entry, hpa,
-			       physmem_tables_freed(n->s->gpm));
+	/* Recorded again where it was not there, or where the table has moved
+	 * in host memory (the look-ahead prefetches model sets by hpa). */
+	if (level == 0 && entry &&
+	    (!hinted || hint_get(n->s->hint_guest, n->s->hint_gkey)->pa != (hpa & ~UINT64_C(0xfff))))
+		hint_put_entry(n->s->hint_guest, n->s->hint_gkey, entry, hpa, freed, table);
 	*val = entry ? *entry : 0;
 	sim_walk_ref(n->s, rec, WALK_GUEST, level, table, ea, hpa, *val);
 	return 0;
