@@ -357,3 +357,17 @@ Test(modes, async_cache_model_changes_no_counter)
 	cr_expect_null(s->pq);
 	sim_free(s);
 }
+
+/* A walk reads a leaf entry through a hint slot only if the slot names the
+ * table being walked and no table was released since it was recorded. */
+Test(modes, hint_leaf_entry_checks_table_and_frees)
+{
+	static struct hint h;
+	static uint64_t table[512];
+	uint64_t key = hint_key(0x40201000, 0x5000), ea = 0xabc000 + 5 * 8;
+	hint_put_entry(&h, key, &table[5], 0x1234000 + 5 * 8, 7, 0xabc000);
+	cr_assert_eq(hint_leaf_entry(&h, key, 0xabc000, ea + 8, 7), &table[6]);
+	cr_assert_null(hint_leaf_entry(&h, key, 0xabd000, 0xabd000 + 8, 7), "another table");
+	cr_assert_null(hint_leaf_entry(&h, key, 0xabc000, ea, 8), "a table was released since");
+	cr_assert_null(hint_leaf_entry(&h, key ^ 1, 0xabc000, ea, 7), "another region");
+}
