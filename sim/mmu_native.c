@@ -8,17 +8,7 @@ static int native_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, 
 			struct walk_rec *rec)
 {
 	struct sim *s = arg;
-	const uint64_t *e = NULL;
-	if (level == 0) {
-		/* Through the hint the look-ahead just read (sim/hint.h), not the
-		 * table map; recorded again only if it was not there. */
-		uint64_t freed = physmem_tables_freed(s->gpm);
-		e = hint_leaf_entry(s->hint_guest, s->hint_gkey, table, ea, freed);
-		if (!e && (e = physmem_entry(s->gpm, ea)))
-			hint_put_entry(s->hint_guest, s->hint_gkey, e, ea, freed, table);
-	} else {
-		e = physmem_entry(s->gpm, ea);
-	}
+	const uint64_t *e = sim_fetch_entry(s->hint_guest, s->hint_gkey, s->gpm, table, ea, level);
 	*val = e ? *e : 0;
 	sim_walk_ref(s, rec, WALK_GUEST, level, table, ea, ea, *val);
 	return 0;

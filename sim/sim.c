@@ -351,7 +351,6 @@ struct sim *sim_new(const struct cfg *cfg, const struct mmu_ops *mode, struct vm
 		if (dcache_init(&s->dc, &g, err) < 0)
 			goto fail;
 		s->use_dcache = true;
-		s->dc_prefetch = true;
 	}
 	s->ncpu = cfg->vcpus < SIM_MAX_VCPUS ? cfg->vcpus : SIM_MAX_VCPUS;
 	s->cur_cpu = &s->cpu[0];
@@ -401,19 +400,16 @@ static unsigned online_cpus(void)
 
 bool sim_set_async(struct sim *s, bool on)
 {
-	if (!on || !s->use_dcache || s->cfg.pte_model != PTE_MODEL_CACHE || s->ncpu != 1 ||
-	    online_cpus() < 2) {
+	if (!on || !s->use_dcache || s->ncpu != 1 || online_cpus() < 2) {
 		if (s->pq) {
 			sim_pte_sync(s);
 			pteq_stop(s->pq, &s->dc);
 			s->pq = NULL;
 		}
-		s->dc_prefetch = s->use_dcache;
 		return false;
 	}
 	if (!s->pq)
 		s->pq = pteq_start(&s->dc);
-	s->dc_prefetch = s->pq == NULL;
 	return s->pq != NULL;
 }
 

@@ -128,10 +128,8 @@ struct sim {
 	struct dcache dc;
 	bool use_dcache;
 	/* The cache model on a worker thread (sim_set_async; tlb/pteq.h), or
-	 * NULL.  dc_prefetch: the run loop's look-ahead prefetches model sets,
-	 * which it does only while the model runs on this thread. */
+	 * NULL. */
 	struct pteq *pq;
-	bool dc_prefetch;
 	struct vcpu cpu[SIM_MAX_VCPUS];
 	unsigned ncpu;
 	unsigned max_ps;        /* largest page a TLB entry can map in this run (probes stop there) */
@@ -220,6 +218,10 @@ static inline uint64_t sim_hint_key(const struct vcpu *c, gva_t va)
 	return hint_key(va, c->cur->cr3);
 }
 
+/* The look-ahead prefetches the cache model's sets only while the model
+ * runs on this thread (the worker prefetches its own). */
+static inline bool sim_dc_prefetch(const struct sim *s) { return s->use_dcache && !s->pq; }
+
 /* The look-ahead's guest-table part: stage 0 prefetches the guest PTE a
  * 4 KiB walk of va reads, stage 1 the cache-model sets that read probes.
  * Returns the hint slot, or NULL if va's leaf table is not known. */
@@ -231,9 +233,26 @@ static inline const struct hint_slot *sim_prefetch_guest_pte(struct sim *s, cons
 		return NULL;
 	if (stage == 0)
 		__builtin_prefetch(hint_entry(g->table, va));
-	else if (s->dc_prefetch)
+	else if (sim_dc_prefetch(s))
 		dcache_prefetch(&s->dc, g->pa + ((va >> 9) & 0xff8));
 	return g;
+}
+
+/* The entry at ea of the table at `table` in pm, read at `level`: a leaf
+ * table through the hint slot for key when the slot names that table
+ * (hint_leaf_entry), else through the table map, recording the slot.  For
+ * walks whose entry address is also what the hint records (native, and the
+ * host dimension of nested walks).  NULL if no table is there. */
+static inline const uint64_t *sim_fetch_entry(struct hint *h, uint64_t key, struct physmem *pm,
+					      uint64_t table, uint64_t ea, unsigned level)
+{
+	if (level != 0)
+		return physmem_entry(pm, ea);
+	uint64_t freed = physmem_tables_freed(pm);
+	const uint64_t *e = hint_leaf_entry(h, key, table, ea, freed);
+	if (!e && (e = physmem_entry(pm, ea)))
+		hint_put_entry(h, key, e, ea, freed, table);
+	return e;
 }
 
 /* Cycles and source of one page-table-entry fetch at physical address pa. */

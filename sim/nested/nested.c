@@ -55,18 +55,7 @@ static int host_fetch(void *arg, uint64_t table, uint64_t ea, unsigned level, ui
 		      struct walk_rec *rec)
 {
 	struct nested *n = arg;
-	const uint64_t *e = NULL;
-	if (level == 0) {
-		/* The leaf table through the hint the look-ahead just read, not
-		 * the table map (a cache miss on a large footprint); recorded
-		 * again only if it was not there. */
-		uint64_t freed = physmem_tables_freed(n->p2m.hpm);
-		e = hint_leaf_entry(&n->hint_host, n->hint_hkey, table, ea, freed);
-		if (!e && (e = physmem_entry(n->p2m.hpm, ea)))
-			hint_put_entry(&n->hint_host, n->hint_hkey, e, ea, freed, table);
-	} else {
-		e = physmem_entry(n->p2m.hpm, ea);
-	}
+	const uint64_t *e = sim_fetch_entry(&n->hint_host, n->hint_hkey, n->p2m.hpm, table, ea, level);
 	*val = e ? *e : 0;
 	n->s->st.nested_walk_refs++;
 	sim_walk_ref(n->s, rec, WALK_HOST, level, table, ea, ea, *val);
@@ -240,7 +229,7 @@ static void nested_prefetch(struct sim *s, const struct vcpu *c, gva_t va, unsig
 	if (!h)
 		return;
 	__builtin_prefetch(hint_entry(h->table, gpa));
-	if (s->dc_prefetch)
+	if (sim_dc_prefetch(s))
 		dcache_prefetch(&s->dc, h->pa + ((gpa >> 9) & 0xff8));
 }
 

@@ -93,24 +93,15 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* The thread handle lives after the struct, in the same allocation. */
-struct pteq_alloc {
-	struct pteq q;
-	pthread_t th;
-};
-
-static pthread_t *thread_of(struct pteq *q) { return &((struct pteq_alloc *)q)->th; }
-
 struct pteq *pteq_start(struct dcache *dc)
 {
-	struct pteq_alloc *a = aligned_alloc(64, (sizeof *a + 63) & ~(size_t)63);
-	if (!a)
+	struct pteq *q = aligned_alloc(64, sizeof *q); /* a multiple of 64: its last member is */
+	if (!q)
 		return NULL;
-	memset(a, 0, sizeof *a);
-	struct pteq *q = &a->q;
+	memset(q, 0, sizeof *q);
 	q->dc = *dc;
-	if (pthread_create(&a->th, NULL, worker, q) != 0) {
-		free(a);
+	if (pthread_create(&q->thread, NULL, worker, q) != 0) {
+		free(q);
 		return NULL;
 	}
 	memset(dc, 0, sizeof *dc);
@@ -180,7 +171,7 @@ void pteq_stop(struct pteq *q, struct dcache *dc)
 	atomic_store(&q->stop, 1);
 	atomic_store(&q->sleeping, 0);
 	futex_wake(&q->sleeping);
-	pthread_join(*thread_of(q), NULL);
+	pthread_join(q->thread, NULL);
 	*dc = q->dc;
 	free(q);
 }

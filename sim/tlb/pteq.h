@@ -20,6 +20,7 @@
 #ifndef VMSIM_PTEQ_H
 #define VMSIM_PTEQ_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -52,6 +53,7 @@ struct pteq {
 	_Alignas(64) _Atomic uint64_t tail;
 	struct pteq_sums sums;
 	struct dcache dc;
+	pthread_t thread; /* the producer's, for pteq_stop */
 	_Alignas(64) uint64_t buf[PTEQ_CAP];
 };
 
