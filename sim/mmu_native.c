@@ -30,10 +30,11 @@ static void count_pwc_hit(struct stats *st, unsigned level)
 	}
 }
 
-/* One-dimensional walk of the table at root, shared with the shadow modes. */
-int mmu_walk_1d(struct sim *s, struct vcpu *c, const struct pt_format *f, uint64_t root,
-		gva_t va, unsigned need, const struct walk_io *io, struct walk_rec *rec,
-		struct walk_out *w)
+/* One-dimensional walk of the table at root, shared with the shadow modes;
+ * inline here so native_fill's hooks become direct calls. */
+static inline __attribute__((always_inline)) int
+walk_1d(struct sim *s, struct vcpu *c, const struct pt_format *f, uint64_t root, gva_t va,
+	unsigned need, const struct walk_io *io, struct walk_rec *rec, struct walk_out *w)
 {
 	uint64_t table = root;
 	unsigned hit = pwc_find(&c->pwc, va, c->ctx, &table);
@@ -45,12 +46,19 @@ int mmu_walk_1d(struct sim *s, struct vcpu *c, const struct pt_format *f, uint64
 							      .pwc_level = hit ? (int8_t)hit : -1,
 							      .addr = va};
 	s->st.walks++;
-	walk_run(f, table, level, va, need & ~(unsigned)PTE_PERM_D, true, io, rec, w);
+	walk_run_inline(f, table, level, va, need & ~(unsigned)PTE_PERM_D, true, io, rec, w);
 	if (w->fault != WALK_OK)
 		return MMU_GUEST_FAULT;
 	for (unsigned l = w->top; l > w->level; l--)
 		pwc_fill(&c->pwc, va, c->ctx, l, w->next_table[l]);
 	return MMU_OK;
+}
+
+int mmu_walk_1d(struct sim *s, struct vcpu *c, const struct pt_format *f, uint64_t root,
+		gva_t va, unsigned need, const struct walk_io *io, struct walk_rec *rec,
+		struct walk_out *w)
+{
+	return walk_1d(s, c, f, root, va, need, io, rec, w);
 }
 
 static int native_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
@@ -59,7 +67,7 @@ static int native_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
 	struct walk_io io = {native_fetch, native_store, s};
 	struct walk_out w;
 	s->hint_gkey = sim_hint_key(c, va);
-	int rc = mmu_walk_1d(s, c, s->gfmt, c->cur->cr3, va, need, &io, rec, &w);
+	int rc = walk_1d(s, c, s->gfmt, c->cur->cr3, va, need, &io, rec, &w);
 	if (rc != MMU_OK)
 		return rc;
 	out->ps = (enum page_size)w.level;

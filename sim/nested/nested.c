@@ -100,7 +100,7 @@ static int host_translate(struct nested *n, struct vcpu *c, gpa_t gpa, unsigned 
 	struct walk_io io = {host_fetch, host_store, n};
 	struct walk_out w;
 	n->hint_hkey = hint_key(gpa, 0);
-	walk_run(hf, table, hit ? hit - 1 : hf->levels - 1, gpa, need, true, &io, rec, &w);
+	walk_run_inline(hf, table, hit ? hit - 1 : hf->levels - 1, gpa, need, true, &io, rec, &w);
 	if (w.fault != WALK_OK) {
 		n->fault_gpa = gpa;
 		return VIOLATION;
@@ -182,8 +182,8 @@ static int nested_fill(struct sim *s, struct vcpu *c, gva_t va, unsigned need,
 			rec->note[rec->nnotes++] = (struct walk_note){
 				.dim = WALK_GUEST, .pwc_level = hit ? (int8_t)hit : -1, .addr = va};
 		s->st.walks++;
-		walk_run(s->gfmt, table, hit ? hit - 1 : s->gfmt->levels - 1, va,
-			 need & ~(unsigned)PTE_PERM_D, true, &io, rec, &w);
+		walk_run_inline(s->gfmt, table, hit ? hit - 1 : s->gfmt->levels - 1, va,
+				need & ~(unsigned)PTE_PERM_D, true, &io, rec, &w);
 		if (w.fault == WALK_INNER) {
 			int rc = violation(s, c, n);
 			if (rc < 0)

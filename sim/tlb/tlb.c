@@ -305,22 +305,24 @@ unsigned tlb_lru_oldest(const uint32_t *a, unsigned ways)
  * scalar scan (a compare and two conditional moves per way, each waiting
  * for the last) it takes a third of the instructions on the 12-way STLB.
  */
+#if defined(__SSE2__)
+/* Lane-wise minimum of four stamps (all below 2^31, so signed is right). */
+static inline __m128i min4(__m128i a, __m128i b)
+{
+	__m128i gt = _mm_cmpgt_epi32(a, b);
+	return _mm_or_si128(_mm_and_si128(gt, b), _mm_andnot_si128(gt, a));
+}
+#endif
+
 static inline unsigned lru_victim(const uint32_t *a, unsigned kstride, unsigned ways)
 {
 #if defined(__SSE2__)
 	if (VM_LIKELY(kstride <= 64)) {
 		__m128i m = _mm_load_si128((const __m128i *)a);
-		for (unsigned w = 4; w < kstride; w += 4) {
-			__m128i v = _mm_load_si128((const __m128i *)&a[w]);
-			__m128i gt = _mm_cmpgt_epi32(m, v);
-			m = _mm_or_si128(_mm_and_si128(gt, v), _mm_andnot_si128(gt, m));
-		}
-		__m128i v = _mm_shuffle_epi32(m, _MM_SHUFFLE(1, 0, 3, 2));
-		__m128i gt = _mm_cmpgt_epi32(m, v);
-		m = _mm_or_si128(_mm_and_si128(gt, v), _mm_andnot_si128(gt, m));
-		v = _mm_shuffle_epi32(m, _MM_SHUFFLE(2, 3, 0, 1));
-		gt = _mm_cmpgt_epi32(m, v);
-		m = _mm_or_si128(_mm_and_si128(gt, v), _mm_andnot_si128(gt, m)); /* min in every lane */
+		for (unsigned w = 4; w < kstride; w += 4)
+			m = min4(m, _mm_load_si128((const __m128i *)&a[w]));
+		m = min4(m, _mm_shuffle_epi32(m, _MM_SHUFFLE(1, 0, 3, 2)));
+		m = min4(m, _mm_shuffle_epi32(m, _MM_SHUFFLE(2, 3, 0, 1))); /* min in every lane */
 		uint64_t eq = 0;
 		for (unsigned w = 0; w < kstride; w += 4)
 			eq |= (uint64_t)_mm_movemask_ps(_mm_castsi128_ps(
@@ -382,6 +384,43 @@ static inline void match2(const uint64_t *k, unsigned kstride, uint64_t key, uin
 #endif
 }
 
+/*
+ * tlb_insert under LRU for rows of kstride (<= 64) key slots.  Every invalid
+ * way's stamp is below every valid way's (drop and flush zero it, each fill
+ * and hit stamps ++clock, and renumbering keeps the order), so the oldest
+ * stamp is an invalid way if there is one and the LRU way if not: the rule
+ * tlb_insert states, without looking for free ways.  Which invalid way is
+ * taken can differ from the lowest, which nothing can observe: a way's
+ * index decides no later hit or victim, since valid stamps never tie.
+ */
+static inline __attribute__((always_inline)) uint64_t
+lru_insert(struct tlb *t, uint64_t key, unsigned set, uint32_t ctx, uint32_t ctx_mask, uint64_t val,
+	   unsigned kstride)
+{
+	uint64_t *k = &t->keys[(size_t)set * kstride];
+	struct tlb_entry *s = &t->e[(size_t)set * t->ways];
+	uint32_t *age = &t->age[(size_t)set * kstride];
+	unsigned w;
+	for (uint64_t hit = tlb_match_(k, kstride, key); VM_UNLIKELY(hit); hit &= hit - 1) {
+		w = (unsigned)__builtin_ctzll(hit);
+		if (s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
+			s[w].val = val;
+			tlb_hit_(t, set, w);
+			return 0;
+		}
+	}
+	w = lru_victim(age, kstride, t->ways);
+	uint64_t old = k[w];
+	t->valid += old == 0;
+	s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
+	k[w] = key;
+	if (VM_LIKELY(t->clock < TLB_CLOCK_MAX))
+		age[w] = ++t->clock;
+	else
+		tlb_touch_(t, set, w);
+	return old;
+}
+
 uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint32_t ctx_mask,
 		    uint64_t val)
 {
@@ -392,26 +431,16 @@ uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint
 	struct tlb_entry *s = &t->e[(size_t)set * t->ways];
 	unsigned w, free_w = t->ways;
 
-	/* LRU: every invalid way's stamp is below every valid way's (drop and
-	 * flush zero it, each fill and hit stamps ++clock, and renumbering
-	 * keeps the order), so the oldest stamp is an invalid way if there is
-	 * one and the LRU way if not: the rule below, without looking for free
-	 * ways.  Which invalid way is taken can differ from the lowest, which
-	 * nothing can observe: a way's index decides no later hit or victim,
-	 * since valid stamps never tie. */
 	if (VM_LIKELY(t->policy == TLB_LRU && t->kstride <= 64)) {
-		for (uint64_t hit = tlb_match_(k, t->kstride, key); VM_UNLIKELY(hit); hit &= hit - 1) {
-			w = (unsigned)__builtin_ctzll(hit);
-			if (s[w].ctx == ctx && s[w].ctx_mask == ctx_mask)
-				goto refresh;
+		/* The row width as a constant in the common geometries, so the
+		 * compare and victim loops unroll without bounds checks. */
+		switch (t->kstride) {
+		case 4: return lru_insert(t, key, set, ctx, ctx_mask, val, 4);
+		case 8: return lru_insert(t, key, set, ctx, ctx_mask, val, 8);
+		case 12: return lru_insert(t, key, set, ctx, ctx_mask, val, 12);
+		case 16: return lru_insert(t, key, set, ctx, ctx_mask, val, 16);
+		default: return lru_insert(t, key, set, ctx, ctx_mask, val, t->kstride);
 		}
-		w = lru_victim(&t->age[(size_t)set * t->kstride], t->kstride, t->ways);
-		uint64_t old = k[w];
-		t->valid += old == 0;
-		s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
-		k[w] = key;
-		tlb_hit_(t, set, w);
-		return old;
 	}
 	/* The packed key copies decide, compared as the hit path does, in one
 	 * pass for the key and for free ways; the 24-byte entries are read
