@@ -266,24 +266,37 @@ Test(tlb, lru_survives_clock_wrap)
  * the rule tlb_insert's zero stamps stand for.  A dropped way must be
  * refilled before any older valid one is evicted, also across a wrap.
  */
-Test(tlb, lru_matches_reference_with_drops_and_wraps)
+/* Against a reference LRU, for each row width tlb_insert has its own copy
+ * of (4, 8, 12, 16 key slots: 4, 6, 12, 16 ways) and the general one (20),
+ * with half the inserts of absent pages through tlb_insert_new. */
+ParameterizedTestParameters(tlb, lru_matches_reference_with_drops_and_wraps)
 {
-	enum { WAYS = 6, SETS = 2 };
+	static unsigned ways[] = {4, 6, 12, 16, 20};
+	return cr_make_param_array(unsigned, ways, sizeof ways / sizeof ways[0]);
+}
+
+ParameterizedTest(unsigned *ways, tlb, lru_matches_reference_with_drops_and_wraps)
+{
+	enum { MAXW = 20, SETS = 2 };
+	const int WAYS = (int)*ways;
 	struct tlb t;
-	make(&t, WAYS * SETS, WAYS, TLB_LRU);
-	uint64_t key[SETS][WAYS] = {{0}}, used[SETS][WAYS] = {{0}}, now = 0;
+	make(&t, (unsigned)WAYS * SETS, (unsigned)WAYS, TLB_LRU);
+	uint64_t key[SETS][MAXW] = {{0}}, used[SETS][MAXW] = {{0}}, now = 0;
 	uint64_t x = 0x9e3779b97f4a7c15ull;
-	unsigned drops = 0, wraps = 0, refills = 0;
+	unsigned drops = 0, wraps = 0, refills = 0, news = 0;
 	for (unsigned i = 0; i < 200000; i++) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		uint64_t page = (x >> 8) % 24; /* 12 pages per set: twice its ways */
+		uint64_t page = (x >> 8) % (uint64_t)(2 * WAYS * SETS); /* twice the ways per set */
 		unsigned set = (unsigned)(page % SETS), op = (unsigned)(x % 8);
 		uint64_t k = tlb_key(page, C4K);
 		int w = -1;
 		for (int j = 0; j < WAYS; j++)
 			if (key[set][j] == k)
 				w = j;
-		if (op == 0 && (x >> 40) % 16 == 0) {
+		if (op == 0 && (x >> 40) % 16 == 0 &&
+		    t.clock < TLB_CLOCK_MAX - (uint32_t)((x >> 20) % 4)) {
+			/* Forward only: a clock set back would stamp below live
+			 * stamps, which the model never does. */
 			t.clock = TLB_CLOCK_MAX - (uint32_t)((x >> 20) % 4);
 			wraps++;
 		}
@@ -295,6 +308,7 @@ Test(tlb, lru_matches_reference_with_drops_and_wraps)
 				used[set][w] = ++now;
 		} else if (op <= 4) { /* insert */
 			uint64_t want = 0;
+			bool fresh = w < 0 && (x >> 51) % 2 == 0; /* the promise holds: try the new path */
 			if (w < 0) {
 				w = 0;
 				for (int j = 1; j < WAYS; j++)
@@ -305,9 +319,13 @@ Test(tlb, lru_matches_reference_with_drops_and_wraps)
 				key[set][w] = k;
 			}
 			used[set][w] = ++now;
-			uint64_t got = tlb_insert(&t, PG(page), C4K, CTX, TLB_CTX_ALL, page);
-			cr_assert_eq(got, want, "step %u: insert of page %llu evicted key %llx, reference %llx",
-				     i, (unsigned long long)page, (unsigned long long)got,
+			uint64_t got = fresh ? tlb_insert_new(&t, PG(page), C4K, CTX, TLB_CTX_ALL, page)
+					     : tlb_insert(&t, PG(page), C4K, CTX, TLB_CTX_ALL, page);
+			news += fresh;
+			cr_assert_eq(got, want,
+				     "%d ways, step %u: insert of page %llu evicted key %llx, "
+				     "reference %llx",
+				     WAYS, i, (unsigned long long)page, (unsigned long long)got,
 				     (unsigned long long)want);
 		} else { /* INVLPG */
 			unsigned n = tlb_inval_addr(&t, PG(page), CTX, TLB_CTX_ALL);
@@ -327,6 +345,7 @@ Test(tlb, lru_matches_reference_with_drops_and_wraps)
 	cr_assert_gt(drops, 1000);
 	cr_assert_gt(wraps, 100);
 	cr_assert_gt(refills, 100, "a dropped way was refilled after its set had filled");
+	cr_assert_gt(news, 1000);
 	tlb_free(&t);
 }
 

@@ -74,9 +74,11 @@ static int host_translate(struct nested *n, struct vcpu *c, gpa_t gpa, unsigned 
 {
 	struct sim *s = n->s;
 	uint32_t hctx = tlb_ctx(c->vpid, 0);
+	bool seen = false; /* an entry was there, without the rights: the insert refreshes it */
 	if (n->have_ntlb) {
 		for (unsigned ps = 0; ps <= (unsigned)n->p2m.page; ps++) { /* no larger host leaf exists */
 			struct tlb_entry *e = tlb_lookup(&n->ntlb[c->id], gpa, ps, hctx);
+			seen |= e != NULL;
 			if (e && (e->val & need) == need) {
 				s->st.ntlb_hits++;
 				*hps = (enum page_size)ps;
@@ -109,9 +111,13 @@ static int host_translate(struct nested *n, struct vcpu *c, gpa_t gpa, unsigned 
 		pwc_fill(&n->hpwc[c->id], gpa, hctx, l, w.next_table[l]);
 	*hps = (enum page_size)w.level;
 	*hpa = w.pa;
-	if (n->have_ntlb)
-		tlb_insert(&n->ntlb[c->id], gpa, w.level, hctx, TLB_CTX_ALL,
-			   (w.pa & ~(ps_bytes(*hps) - 1)) | (w.perms & TLB_VAL_PERMS));
+	if (n->have_ntlb) {
+		uint64_t val = (w.pa & ~(ps_bytes(*hps) - 1)) | (w.perms & TLB_VAL_PERMS);
+		if (seen)
+			tlb_insert(&n->ntlb[c->id], gpa, w.level, hctx, TLB_CTX_ALL, val);
+		else
+			tlb_insert_new(&n->ntlb[c->id], gpa, w.level, hctx, TLB_CTX_ALL, val);
+	}
 	return 0;
 }
 

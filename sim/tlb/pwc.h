@@ -44,11 +44,14 @@ static inline unsigned pwc_find(struct pwc *p, uint64_t addr, uint32_t ctx, uint
 	return 0;
 }
 
+/* Fill level `level` after a walk that pwc_find started below it: pwc_find
+ * looked that level up and missed (it stops at the deepest hit, and the
+ * walk fills only levels under it), so the entry is new. */
 static inline void pwc_fill(struct pwc *p, uint64_t addr, uint32_t ctx, unsigned level,
 			    uint64_t next_table)
 {
 	if (p->enabled && level >= 1 && level < p->levels && p->have[level])
-		tlb_insert(&p->lvl[level], addr, 0, ctx, TLB_CTX_ALL, next_table);
+		tlb_insert_new(&p->lvl[level], addr, 0, ctx, TLB_CTX_ALL, next_table);
 }
 
 void pwc_flush_ctx(struct pwc *p, uint32_t ctx, uint32_t match_mask);

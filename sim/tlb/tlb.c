@@ -29,6 +29,7 @@
  */
 #include "tlb.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -314,7 +315,8 @@ static inline __m128i min4(__m128i a, __m128i b)
 }
 #endif
 
-static inline unsigned lru_victim(const uint32_t *a, unsigned kstride, unsigned ways)
+static inline __attribute__((always_inline)) unsigned
+lru_victim(const uint32_t *a, unsigned kstride, unsigned ways)
 {
 #if defined(__SSE2__)
 	if (VM_LIKELY(kstride <= 64)) {
@@ -395,13 +397,14 @@ static inline void match2(const uint64_t *k, unsigned kstride, uint64_t key, uin
  */
 static inline __attribute__((always_inline)) uint64_t
 lru_insert(struct tlb *t, uint64_t key, unsigned set, uint32_t ctx, uint32_t ctx_mask, uint64_t val,
-	   unsigned kstride)
+	   unsigned kstride, bool absent)
 {
 	uint64_t *k = &t->keys[(size_t)set * kstride];
 	struct tlb_entry *s = &t->e[(size_t)set * t->ways];
 	uint32_t *age = &t->age[(size_t)set * kstride];
 	unsigned w;
-	for (uint64_t hit = tlb_match_(k, kstride, key); VM_UNLIKELY(hit); hit &= hit - 1) {
+	for (uint64_t hit = absent ? 0 : tlb_match_(k, kstride, key); VM_UNLIKELY(hit);
+	     hit &= hit - 1) {
 		w = (unsigned)__builtin_ctzll(hit);
 		if (s[w].ctx == ctx && s[w].ctx_mask == ctx_mask) {
 			s[w].val = val;
@@ -421,8 +424,11 @@ lru_insert(struct tlb *t, uint64_t key, unsigned set, uint32_t ctx, uint32_t ctx
 	return old;
 }
 
-uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint32_t ctx_mask,
-		    uint64_t val)
+/* tlb_insert; absent: tlb_insert_new's promise, so the LRU case need not
+ * look for an entry to refresh. */
+static inline __attribute__((always_inline)) uint64_t
+insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint32_t ctx_mask, uint64_t val,
+       bool absent)
 {
 	uint64_t n = addr >> t->shift[c];
 	uint64_t key = tlb_key(n, c);
@@ -435,11 +441,11 @@ uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint
 		/* The row width as a constant in the common geometries, so the
 		 * compare and victim loops unroll without bounds checks. */
 		switch (t->kstride) {
-		case 4: return lru_insert(t, key, set, ctx, ctx_mask, val, 4);
-		case 8: return lru_insert(t, key, set, ctx, ctx_mask, val, 8);
-		case 12: return lru_insert(t, key, set, ctx, ctx_mask, val, 12);
-		case 16: return lru_insert(t, key, set, ctx, ctx_mask, val, 16);
-		default: return lru_insert(t, key, set, ctx, ctx_mask, val, t->kstride);
+		case 4: return lru_insert(t, key, set, ctx, ctx_mask, val, 4, absent);
+		case 8: return lru_insert(t, key, set, ctx, ctx_mask, val, 8, absent);
+		case 12: return lru_insert(t, key, set, ctx, ctx_mask, val, 12, absent);
+		case 16: return lru_insert(t, key, set, ctx, ctx_mask, val, 16, absent);
+		default: return lru_insert(t, key, set, ctx, ctx_mask, val, t->kstride, absent);
 		}
 	}
 	/* The packed key copies decide, compared as the hit path does, in one
@@ -482,6 +488,32 @@ refresh:
 	s[w].val = val;
 	tlb_hit_(t, set, w);
 	return 0;
+}
+
+uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint32_t ctx_mask,
+		    uint64_t val)
+{
+	return insert(t, addr, c, ctx, ctx_mask, val, false);
+}
+
+uint64_t tlb_insert_new(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint32_t ctx_mask,
+			uint64_t val)
+{
+#ifdef VMSIM_CHECK_PROMISES
+	/* The caller's promise, checked in the sanitizer build (the suite's
+	 * second run): no entry to refresh. */
+	uint64_t n = addr >> t->shift[c];
+	unsigned set = tlb_set_of(t, n);
+	const struct tlb_entry *s = &t->e[(size_t)set * t->ways];
+	for (unsigned w = 0; w < t->ways; w++)
+		if (s[w].key == tlb_key(n, c) && s[w].ctx == ctx) {
+			fprintf(stderr, "internal: tlb_insert_new of 0x%llx (class %u, ctx 0x%x), "
+					"which is there\n",
+				(unsigned long long)addr, c, ctx);
+			abort();
+		}
+#endif
+	return insert(t, addr, c, ctx, ctx_mask, val, true);
 }
 
 static inline bool ctx_match(const struct tlb_entry *e, uint32_t ctx, uint32_t match_mask)

@@ -202,6 +202,13 @@ static inline struct tlb_entry *tlb_lookup(struct tlb *t, uint64_t addr, unsigne
  */
 uint64_t tlb_insert(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint32_t ctx_mask,
 		    uint64_t val);
+/* tlb_insert of an entry the caller knows is not there: it has just looked
+ * addr up in class c under ctx (tlb_lookup) and found nothing, and nothing
+ * was inserted since (a lookup that finds no entry under ctx means none has
+ * this key and ctx, whatever its mask).  The same result, without the
+ * search for an entry to refresh.  The sanitizer build checks the promise. */
+uint64_t tlb_insert_new(struct tlb *t, uint64_t addr, unsigned c, uint32_t ctx, uint32_t ctx_mask,
+			uint64_t val);
 
 /* INVLPG: drop every entry, of every class held, whose range contains addr
  * and whose context matches ctx under (entry.ctx_mask & match_mask).
