@@ -417,6 +417,9 @@ lru_insert(struct tlb *t, uint64_t key, unsigned set, uint32_t ctx, uint32_t ctx
 	t->valid += old == 0;
 	s[w] = (struct tlb_entry){.key = key, .ctx = ctx, .ctx_mask = ctx_mask, .val = val};
 	k[w] = key;
+	/* tlb_hit_'s LRU case, written out on this row: calling tlb_hit_ here
+	 * cost 0.4 G more instructions and 10% more cycles on nested gups
+	 * (perf stat, 4 GiB, updates=16m minus 8m). */
 	if (VM_LIKELY(t->clock < TLB_CLOCK_MAX))
 		age[w] = ++t->clock;
 	else
